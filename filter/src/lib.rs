@@ -1,0 +1,5 @@
+//! OAuth 2.0 gateway filter for proxy-wasm hosts.
+//!
+//! `core` is sans-IO OAuth logic (no proxy-wasm types); `wasm` is the thin
+//! proxy-wasm adapter that drives it.
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! `oauth-host`: a standalone proxy that runs proxy-wasm modules in front of
+//! an upstream.
+#![deny(missing_docs)]

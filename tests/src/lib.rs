@@ -1,0 +1,2 @@
+//! Test support: building the wasm modules, starting hosts and peers.
+#![deny(missing_docs)]
