@@ -1,2 +1,4 @@
 //! Test support: building the wasm modules, starting hosts and peers.
 #![deny(missing_docs)]
+
+pub mod wasm;
