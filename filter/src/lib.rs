@@ -3,3 +3,5 @@
 //! `core` is sans-IO OAuth logic (no proxy-wasm types); `wasm` is the thin
 //! proxy-wasm adapter that drives it.
 #![deny(missing_docs)]
+
+pub mod core;
