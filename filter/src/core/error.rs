@@ -1,0 +1,171 @@
+//! Why a request is refused, each reason mapping to one HTTP answer.
+
+use super::jose::JoseError;
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// RFC 6750 `invalid_request` (400): e.g. two `Authorization` headers.
+    InvalidRequest(RequestError),
+    /// No token, or not a Bearer token (401 without error code).
+    NoToken,
+    /// RFC 6750 `invalid_token` (401).
+    InvalidToken(TokenError),
+    /// RFC 6750 `insufficient_scope` (403) with every scope the route needs.
+    InsufficientScope {
+        /// All scopes the request needs (not only the missing ones).
+        required: Vec<String>,
+    },
+    /// No usable verification key: fetch failed or timed out (503).
+    KeysUnavailable,
+}
+
+/// Malformed requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    /// Two or more `Authorization` headers.
+    MultipleAuthorization,
+    /// `Authorization: Bearer` with nothing after it.
+    EmptyBearer,
+}
+
+/// Why a token is invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// Longer than `token.max_bytes`.
+    TooLarge,
+    /// Characters outside RFC 6750's b64token.
+    BadCharacters,
+    /// Not a well-formed JWS.
+    Jose(JoseError),
+    /// `iss` absent or not one of the configured providers.
+    UntrustedIssuer,
+    /// `alg` not in the provider's allow-list.
+    DisallowedAlg,
+    /// The key named by `kid` cannot be used with `alg` (e.g. HMAC with an RSA key).
+    AlgKeyMismatch,
+    /// No key with this `kid` (after a refetch, when one was allowed).
+    UnknownKid,
+    /// No key of the right type (token without `kid`).
+    NoMatchingKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// Header `typ` is not `at+jwt` (RFC 9068) where required.
+    WrongTyp,
+    /// A claim check failed.
+    Claims(ClaimError),
+}
+
+/// Failed claim checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimError {
+    /// `exp` is past (beyond the skew).
+    Expired,
+    /// `nbf` is in the future (beyond the skew).
+    NotYetValid,
+    /// `iat` is in the future (beyond the skew).
+    IssuedInFuture,
+    /// No `exp` claim.
+    MissingExp,
+    /// `exp`, `nbf` or `iat` is not a number.
+    BadTimeClaim(&'static str),
+    /// `aud` does not name any accepted audience.
+    WrongAudience,
+    /// A required claim is absent.
+    MissingClaim(String),
+    /// A claim rule did not match.
+    ClaimMismatch(String),
+}
+
+impl Rejection {
+    /// HTTP status of the local reply.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::InvalidRequest(_) => 400,
+            Rejection::NoToken | Rejection::InvalidToken(_) => 401,
+            Rejection::InsufficientScope { .. } => 403,
+            Rejection::KeysUnavailable => 503,
+        }
+    }
+
+    /// Stable short reason for metrics and audit lines.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::InvalidRequest(RequestError::MultipleAuthorization) => "multiple_authorization",
+            Rejection::InvalidRequest(RequestError::EmptyBearer) => "empty_bearer",
+            Rejection::NoToken => "no_token",
+            Rejection::InvalidToken(t) => t.reason(),
+            Rejection::InsufficientScope { .. } => "insufficient_scope",
+            Rejection::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// Text for `error_description` (no token content, no secrets).
+    pub fn describe(&self) -> String {
+        match self {
+            Rejection::InvalidRequest(RequestError::MultipleAuthorization) => {
+                "more than one Authorization header".to_owned()
+            }
+            Rejection::InvalidRequest(RequestError::EmptyBearer) => "empty bearer token".to_owned(),
+            Rejection::NoToken => "bearer token required".to_owned(),
+            Rejection::InvalidToken(t) => t.describe(),
+            Rejection::InsufficientScope { .. } => "the token lacks a required scope".to_owned(),
+            Rejection::KeysUnavailable => "token verification keys are unavailable".to_owned(),
+        }
+    }
+}
+
+impl TokenError {
+    /// Stable short reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::TooLarge => "token_too_large",
+            TokenError::BadCharacters => "malformed",
+            TokenError::Jose(j) => j.reason(),
+            TokenError::UntrustedIssuer => "untrusted_issuer",
+            TokenError::DisallowedAlg => "disallowed_alg",
+            TokenError::AlgKeyMismatch => "alg_key_mismatch",
+            TokenError::UnknownKid => "unknown_kid",
+            TokenError::NoMatchingKey => "no_matching_key",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::WrongTyp => "wrong_typ",
+            TokenError::Claims(c) => match c {
+                ClaimError::Expired => "expired",
+                ClaimError::NotYetValid => "not_yet_valid",
+                ClaimError::IssuedInFuture => "issued_in_future",
+                ClaimError::MissingExp => "missing_exp",
+                ClaimError::BadTimeClaim(_) => "bad_time_claim",
+                ClaimError::WrongAudience => "wrong_audience",
+                ClaimError::MissingClaim(_) => "missing_claim",
+                ClaimError::ClaimMismatch(_) => "claim_mismatch",
+            },
+        }
+    }
+
+    /// Text for `error_description`.
+    pub fn describe(&self) -> String {
+        match self {
+            TokenError::TooLarge => "token too large".to_owned(),
+            TokenError::BadCharacters => "token has invalid characters".to_owned(),
+            TokenError::Jose(j) => j.describe(),
+            TokenError::UntrustedIssuer => "untrusted issuer".to_owned(),
+            TokenError::DisallowedAlg => "algorithm not allowed".to_owned(),
+            TokenError::AlgKeyMismatch => "algorithm does not match the key".to_owned(),
+            TokenError::UnknownKid => "unknown key id".to_owned(),
+            TokenError::NoMatchingKey => "no key for this algorithm".to_owned(),
+            TokenError::BadSignature => "invalid signature".to_owned(),
+            TokenError::WrongTyp => "token type is not at+jwt".to_owned(),
+            TokenError::Claims(c) => match c {
+                ClaimError::Expired => "token expired".to_owned(),
+                ClaimError::NotYetValid => "token not yet valid".to_owned(),
+                ClaimError::IssuedInFuture => "token issued in the future".to_owned(),
+                ClaimError::MissingExp => "token has no exp".to_owned(),
+                ClaimError::BadTimeClaim(c) => format!("claim {c} is not a number"),
+                ClaimError::WrongAudience => "audience not accepted".to_owned(),
+                // Claim names come from the configuration, not the token.
+                ClaimError::MissingClaim(c) => format!("missing claim {c}"),
+                ClaimError::ClaimMismatch(c) => format!("claim {c} has a wrong value"),
+            },
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! What the core wants logged and counted: audit lines, metrics, log lines.
+//! The adapter drains them after every call into the core.
+
+use serde::Serialize;
+
+/// Log severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Diagnostics.
+    Debug,
+    /// Normal operation (audit lines).
+    Info,
+    /// Something failed but the filter copes (e.g. a key fetch).
+    Warn,
+    /// Something the operator must fix.
+    Error,
+}
+
+/// A counter to increment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// A request was let through.
+    Allowed,
+    /// A request was refused, by reason (see [`crate::core::error::Rejection::reason`]).
+    Denied(&'static str),
+    /// A token was found in the verified-token cache.
+    CacheHit,
+    /// A token was not in the cache (and verified in full).
+    CacheMiss,
+    /// A key-set (or discovery) callout was started.
+    KeyFetch,
+    /// A key-set fetch failed.
+    KeyFetchFailure,
+}
+
+impl Metric {
+    /// The proxy-wasm metric name.
+    pub fn name(&self) -> String {
+        match self {
+            Metric::Allowed => "oauth_filter_allowed".to_owned(),
+            Metric::Denied(r) => format!("oauth_filter_denied_{r}"),
+            Metric::CacheHit => "oauth_filter_token_cache_hits".to_owned(),
+            Metric::CacheMiss => "oauth_filter_token_cache_misses".to_owned(),
+            Metric::KeyFetch => "oauth_filter_key_fetches".to_owned(),
+            Metric::KeyFetchFailure => "oauth_filter_key_fetch_failures".to_owned(),
+        }
+    }
+}
+
+/// One access decision, as logged. Never holds the token, only a hash prefix.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// `allow` or `deny`.
+    pub decision: &'static str,
+    /// HTTP status sent (200 stands for "forwarded").
+    pub status: u16,
+    /// Reason code (`ok` when allowed).
+    pub reason: &'static str,
+    /// Request method.
+    pub method: String,
+    /// Request path without query.
+    pub path: String,
+    /// Provider name, once the token is verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Verified `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Verified `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// Verified `client_id` (or `azp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Verified tracking id claim (default `jti`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
+    /// First 16 hex digits of SHA-256(token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
+}
+
+impl AuditEvent {
+    /// The one-line JSON form.
+    pub fn to_line(&self) -> String {
+        let mut s = String::from("oauth-filter audit ");
+        s.push_str(&serde_json::to_string(self).unwrap_or_default());
+        s
+    }
+}
+
+/// Something for the adapter to do on the side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Log this audit line at info level.
+    Audit(AuditEvent),
+    /// Increment this counter.
+    Metric(Metric),
+    /// Log this line.
+    Log(Level, String),
+}
+
+/// Hex of the first 8 bytes of a SHA-256 digest.
+pub fn hash_prefix(digest: &[u8; 32]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,141 @@
+//! Bearer token extraction (RFC 6750 §2.1, plus optional header and cookie).
+
+use super::config::TokenConfig;
+use super::error::{Rejection, RequestError, TokenError};
+
+/// Find the request's token, refusing what RFC 6750 calls malformed.
+pub fn extract<'h>(cfg: &TokenConfig, headers: &'h [(String, String)]) -> Result<&'h str, Rejection> {
+    let mut auth = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    let token = match (auth.next(), auth.next()) {
+        (Some(_), Some(_)) => {
+            return Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+        }
+        (Some((_, v)), None) => Some(bearer(v)?.ok_or(Rejection::NoToken)?),
+        (None, _) => None,
+    };
+    let token = match token {
+        Some(t) => t,
+        None => from_alternatives(cfg, headers)?.ok_or(Rejection::NoToken)?,
+    };
+    if token.len() > cfg.max_bytes {
+        return Err(Rejection::InvalidToken(TokenError::TooLarge));
+    }
+    // RFC 6750 b64token: ALPHA DIGIT - . _ ~ + / then optional '='.
+    let body = token.trim_end_matches('=');
+    if !body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    {
+        return Err(Rejection::InvalidToken(TokenError::BadCharacters));
+    }
+    Ok(token)
+}
+
+/// `Bearer <token>` → Some(token); another scheme → None.
+fn bearer(value: &str) -> Result<Option<&str>, Rejection> {
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, rest) = match value.find([' ', '\t']) {
+        Some(i) => (&value[..i], value[i..].trim_start_matches([' ', '\t'])),
+        None => (value, ""),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    if rest.is_empty() {
+        return Err(Rejection::InvalidRequest(RequestError::EmptyBearer));
+    }
+    Ok(Some(rest))
+}
+
+fn from_alternatives<'h>(
+    cfg: &TokenConfig,
+    headers: &'h [(String, String)],
+) -> Result<Option<&'h str>, Rejection> {
+    if let Some(name) = &cfg.header {
+        let mut hs = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        match (hs.next(), hs.next()) {
+            (Some(_), Some(_)) => {
+                return Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+            }
+            (Some((_, v)), None) => {
+                let v = v.trim_matches([' ', '\t']);
+                return match bearer(v)? {
+                    Some(t) => Ok(Some(t)),
+                    None if v.is_empty() => Ok(None),
+                    None => Ok(Some(v)),
+                };
+            }
+            (None, _) => {}
+        }
+    }
+    if let Some(name) = &cfg.cookie {
+        let found = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim_matches('"'));
+        if let Some(v) = found.filter(|v| !v.is_empty()) {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        let c = TokenConfig::default();
+        assert_eq!(extract(&c, &h(&[("authorization", "bEaReR  abc.def-_")])), Ok("abc.def-_"));
+    }
+
+    #[test]
+    fn refusals() {
+        let c = TokenConfig::default();
+        assert_eq!(extract(&c, &h(&[])), Err(Rejection::NoToken));
+        assert_eq!(extract(&c, &h(&[("authorization", "Basic dTpw")])), Err(Rejection::NoToken));
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "Bearer a"), ("Authorization", "Bearer b")])),
+            Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+        );
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "Bearer")])),
+            Err(Rejection::InvalidRequest(RequestError::EmptyBearer))
+        );
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "Bearer a b")])),
+            Err(Rejection::InvalidToken(TokenError::BadCharacters))
+        );
+        let big = format!("Bearer {}", "a".repeat(8193));
+        assert_eq!(
+            extract(&c, &h(&[("authorization", &big)])),
+            Err(Rejection::InvalidToken(TokenError::TooLarge))
+        );
+    }
+
+    #[test]
+    fn alternatives_are_off_by_default_and_work_when_set() {
+        let hs = h(&[("x-token", "t1"), ("cookie", "a=1; at=t2")]);
+        assert_eq!(extract(&TokenConfig::default(), &hs), Err(Rejection::NoToken));
+        let c = TokenConfig {
+            header: Some("x-token".into()),
+            ..TokenConfig::default()
+        };
+        assert_eq!(extract(&c, &hs), Ok("t1"));
+        let c = TokenConfig {
+            cookie: Some("at".into()),
+            ..TokenConfig::default()
+        };
+        assert_eq!(extract(&c, &hs), Ok("t2"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Scope requirements: global plus the first matching route rule.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use super::config::ScopeConfig;
+
+/// Scopes the request needs, in configuration order, without duplicates.
+pub fn required(cfg: &ScopeConfig, method: &str, path: &str) -> Vec<String> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: &String| {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    };
+    cfg.required.iter().for_each(&mut push);
+    let rule = cfg.rules.iter().find(|r| {
+        (r.methods.is_empty() || r.methods.iter().any(|m| m == method))
+            && match (&r.path, &r.path_prefix) {
+                (Some(p), _) => path == p,
+                (None, Some(pre)) => path.starts_with(pre.as_str()),
+                (None, None) => false,
+            }
+    });
+    if let Some(r) = rule {
+        r.required.iter().for_each(&mut push);
+    }
+    out
+}
+
+/// The token's scopes: `scope` and `scp`, each a space-separated string or
+/// an array of strings.
+pub fn granted(claims: &Map<String, Value>) -> BTreeSet<&str> {
+    let mut out = BTreeSet::new();
+    for name in ["scope", "scp"] {
+        match claims.get(name) {
+            Some(Value::String(s)) => out.extend(s.split(' ').filter(|x| !x.is_empty())),
+            Some(Value::Array(a)) => out.extend(a.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether every required scope is granted.
+pub fn satisfied(required: &[String], claims: &Map<String, Value>) -> bool {
+    if required.is_empty() {
+        return true;
+    }
+    let g = granted(claims);
+    required.iter().all(|r| g.contains(r.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::ScopeRule;
+    use serde_json::json;
+
+    fn cfg() -> ScopeConfig {
+        ScopeConfig {
+            required: vec!["api".into()],
+            rules: vec![
+                ScopeRule {
+                    methods: vec!["POST".into()],
+                    path_prefix: Some("/orders".into()),
+                    path: None,
+                    required: vec!["orders:write".into()],
+                },
+                ScopeRule {
+                    methods: vec![],
+                    path_prefix: None,
+                    path: Some("/admin".into()),
+                    required: vec!["admin".into(), "api".into()],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn rules_match_method_and_path() {
+        let c = cfg();
+        assert_eq!(required(&c, "POST", "/orders/1?x"), ["api", "orders:write"]);
+        assert_eq!(required(&c, "GET", "/orders/1"), ["api"]);
+        assert_eq!(required(&c, "GET", "/admin?q"), ["api", "admin"]);
+        assert_eq!(required(&c, "GET", "/admin/x"), ["api"]);
+    }
+
+    #[test]
+    fn scope_and_scp_forms() {
+        let c = json!({"scope": "a  b", "scp": ["c", 1]});
+        let g = granted(c.as_object().unwrap());
+        assert_eq!(g.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let c = json!({"scp": "x y"});
+        assert!(satisfied(&["y".into()], c.as_object().unwrap()));
+        assert!(!satisfied(&["z".into()], c.as_object().unwrap()));
+    }
+}

@@ -1,0 +1,176 @@
+//! Process-wide shared data as the core sees it, and the fetch lease built on it.
+//!
+//! proxy-wasm shared data is a map key → (bytes, cas) with compare-and-swap
+//! writes and nothing else (no eviction, no atomic create). A *lease* record
+//! says which worker is fetching a key set and until when; a worker fetches
+//! only after swapping the lease to itself, so N workers make one fetch.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::time::UnixMillis;
+
+/// A compare-and-swap write lost the race.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CasMismatch;
+
+/// Shared data with proxy-wasm semantics.
+pub trait SharedStore {
+    /// Value and cas of `key`, or None when absent.
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)>;
+    /// Write `value`. `cas` 0 always succeeds; otherwise it must equal the
+    /// stored cas of an existing key.
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), CasMismatch>;
+}
+
+/// In-memory [`SharedStore`] with proxy-wasm semantics (tests, native use).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: HashMap<String, (Vec<u8>, u32)>,
+    next_cas: u32,
+}
+
+impl SharedStore for MemoryStore {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.map.get(key).cloned()
+    }
+
+    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), CasMismatch> {
+        if let Some((_, have)) = self.map.get(key) {
+            if cas != 0 && cas != *have {
+                return Err(CasMismatch);
+            }
+        }
+        self.next_cas = self.next_cas.wrapping_add(1).max(1);
+        self.map.insert(key.to_owned(), (value.to_vec(), self.next_cas));
+        Ok(())
+    }
+}
+
+/// The lease record stored as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lease {
+    /// Worker id of the holder ("" when free).
+    pub owner: String,
+    /// Expiry; a lease past it is free.
+    pub until: u64,
+}
+
+/// Result of [`try_acquire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// This worker holds the lease and should fetch.
+    Acquired,
+    /// Another worker holds it: wait for its result.
+    HeldByOther,
+}
+
+fn read(store: &dyn SharedStore, key: &str) -> Option<(Lease, u32)> {
+    let (bytes, cas) = store.get(key)?;
+    // An unreadable record counts as free (it is overwritten under its cas).
+    let lease = serde_json::from_slice(&bytes).unwrap_or(Lease {
+        owner: String::new(),
+        until: 0,
+    });
+    Some((lease, cas))
+}
+
+/// Try to become the fetcher for `key` until `now + ttl_ms`.
+///
+/// With an existing record the swap is atomic. For an absent key the ABI has
+/// no atomic create: we write, then read back and keep the lease only if our
+/// write is the one that stuck. Two workers racing in that first instant may
+/// both fetch once; never more.
+pub fn try_acquire(
+    store: &mut dyn SharedStore,
+    key: &str,
+    owner: &str,
+    now: UnixMillis,
+    ttl_ms: u64,
+) -> LeaseOutcome {
+    let mine = Lease {
+        owner: owner.to_owned(),
+        until: now.plus_ms(ttl_ms).0,
+    };
+    let bytes = serde_json::to_vec(&mine).unwrap_or_default();
+    match read(store, key) {
+        Some((l, _)) if !l.owner.is_empty() && l.owner != owner && l.until > now.0 => {
+            LeaseOutcome::HeldByOther
+        }
+        Some((_, cas)) => match store.set(key, &bytes, cas) {
+            Ok(()) => LeaseOutcome::Acquired,
+            Err(CasMismatch) => LeaseOutcome::HeldByOther,
+        },
+        None => {
+            if store.set(key, &bytes, 0).is_err() {
+                return LeaseOutcome::HeldByOther;
+            }
+            match read(store, key) {
+                Some((l, _)) if l == mine => LeaseOutcome::Acquired,
+                _ => LeaseOutcome::HeldByOther,
+            }
+        }
+    }
+}
+
+/// Give the lease up if we still hold it.
+pub fn release(store: &mut dyn SharedStore, key: &str, owner: &str) {
+    if let Some((l, cas)) = read(store, key) {
+        if l.owner == owner {
+            let free = Lease {
+                owner: String::new(),
+                until: 0,
+            };
+            let bytes = serde_json::to_vec(&free).unwrap_or_default();
+            // Losing this race means someone else took an expired lease: fine.
+            let _ = store.set(key, &bytes, cas);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_has_proxy_wasm_cas_semantics() {
+        let mut s = MemoryStore::default();
+        assert!(s.get("k").is_none());
+        s.set("k", b"a", 77).unwrap(); // absent key: any cas succeeds
+        let (_, c1) = s.get("k").unwrap();
+        assert_ne!(c1, 0);
+        assert_eq!(s.set("k", b"b", c1 + 1), Err(CasMismatch));
+        s.set("k", b"b", c1).unwrap();
+        assert_eq!(s.set("k", b"c", c1), Err(CasMismatch));
+        s.set("k", b"d", 0).unwrap();
+        assert_eq!(s.get("k").unwrap().0, b"d");
+    }
+
+    #[test]
+    fn one_worker_gets_the_lease() {
+        let mut s = MemoryStore::default();
+        let t = UnixMillis(1000);
+        assert_eq!(try_acquire(&mut s, "l", "w1", t, 500), LeaseOutcome::Acquired);
+        assert_eq!(try_acquire(&mut s, "l", "w2", t, 500), LeaseOutcome::HeldByOther);
+        // Re-acquiring one's own lease extends it.
+        assert_eq!(try_acquire(&mut s, "l", "w1", t, 500), LeaseOutcome::Acquired);
+        // Expired leases are free.
+        assert_eq!(try_acquire(&mut s, "l", "w2", UnixMillis(1500), 500), LeaseOutcome::Acquired);
+        release(&mut s, "l", "w1"); // not the holder any more: no effect
+        assert_eq!(try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500), LeaseOutcome::HeldByOther);
+        release(&mut s, "l", "w2");
+        assert_eq!(try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500), LeaseOutcome::Acquired);
+    }
+
+    #[test]
+    fn stale_cas_loses() {
+        // w2 read the free lease, then w1 swapped it: w2's swap must fail.
+        let mut s = MemoryStore::default();
+        release(&mut s, "l", "nobody");
+        s.set("l", br#"{"owner":"","until":0}"#, 0).unwrap();
+        let (_, stale) = s.get("l").unwrap();
+        assert_eq!(try_acquire(&mut s, "l", "w1", UnixMillis(0), 100), LeaseOutcome::Acquired);
+        assert_eq!(s.set("l", b"x", stale), Err(CasMismatch));
+    }
+}
