@@ -21,7 +21,12 @@ fn headers(case: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
+        .map(|h| {
+            (
+                h[0].as_str().unwrap().to_owned(),
+                h[1].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -35,14 +40,20 @@ fn check(case: &Value, d: &Decision, events: &[Event]) -> Result<(), String> {
                 return Err(format!("{name}: accepted, expected {status}"));
             }
             for (k, want) in expect["headers"].as_object().unwrap() {
-                let got = edits.set.iter().find(|(h, _)| h == k).map(|(_, v)| v.as_str());
+                let got = edits
+                    .set
+                    .iter()
+                    .find(|(h, _)| h == k)
+                    .map(|(_, v)| v.as_str());
                 if got != want.as_str() {
                     return Err(format!("{name}: header {k} = {got:?}, expected {want}"));
                 }
             }
             // Anti-spoofing: our headers are removed before being set.
             if !edits.remove.iter().any(|h| h == "x-sub") {
-                return Err(format!("{name}: x-sub not stripped from the client request"));
+                return Err(format!(
+                    "{name}: x-sub not stripped from the client request"
+                ));
             }
             if !events.contains(&Event::Metric(Metric::Allowed)) {
                 return Err(format!("{name}: no allowed metric"));
@@ -50,24 +61,37 @@ fn check(case: &Value, d: &Decision, events: &[Event]) -> Result<(), String> {
         }
         Decision::Reply(r) => {
             if r.status != status {
-                return Err(format!("{name}: status {} ({}), expected {status}", r.status, r.body));
+                return Err(format!(
+                    "{name}: status {} ({}), expected {status}",
+                    r.status, r.body
+                ));
             }
             let reason = expect["reason"].as_str().unwrap();
-            if !events.iter().any(|e| matches!(e, Event::Metric(Metric::Denied(r)) if *r == reason)) {
-                return Err(format!("{name}: events {events:?} lack denied reason {reason}"));
+            if !events
+                .iter()
+                .any(|e| matches!(e, Event::Metric(Metric::Denied(r)) if *r == reason))
+            {
+                return Err(format!(
+                    "{name}: events {events:?} lack denied reason {reason}"
+                ));
             }
             let www = r.header("www-authenticate").unwrap_or("");
             if let Some(exact) = expect["www_authenticate"].as_str() {
                 if www != exact {
-                    return Err(format!("{name}: WWW-Authenticate {www:?}, expected {exact:?}"));
+                    return Err(format!(
+                        "{name}: WWW-Authenticate {www:?}, expected {exact:?}"
+                    ));
                 }
             }
             if let Some(prefix) = expect["www_authenticate_prefix"].as_str() {
                 if !www.starts_with(prefix) {
-                    return Err(format!("{name}: WWW-Authenticate {www:?}, expected prefix {prefix:?}"));
+                    return Err(format!(
+                        "{name}: WWW-Authenticate {www:?}, expected prefix {prefix:?}"
+                    ));
                 }
             }
-            let body: Value = serde_json::from_str(&r.body).map_err(|e| format!("{name}: body {e}"))?;
+            let body: Value =
+                serde_json::from_str(&r.body).map_err(|e| format!("{name}: body {e}"))?;
             if body["error"].as_str().is_none() || body["error_description"].as_str().is_none() {
                 return Err(format!("{name}: body {body}"));
             }
@@ -112,13 +136,25 @@ fn every_vector_gets_its_expected_outcome_cold_and_cached() {
             }
             // The cache never serves a token past its exp (even within the
             // skew, where full verification still accepts it).
-            let want = if case["name"] == "exp_within_skew" { Metric::CacheMiss } else { Metric::CacheHit };
-            if pass == "cached" && case["expect"]["status"] == 200 && !events.contains(&Event::Metric(want)) {
+            let want = if case["name"] == "exp_within_skew" {
+                Metric::CacheMiss
+            } else {
+                Metric::CacheHit
+            };
+            if pass == "cached"
+                && case["expect"]["status"] == 200
+                && !events.contains(&Event::Metric(want))
+            {
                 failures.push(format!("[{pass}] {}: expected {want:?}", case["name"]));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -135,16 +171,41 @@ fn vectors_cover_every_algorithm_and_rejection_reason() {
                 .unwrap_or_else(|| c["name"].as_str().unwrap().to_owned())
         })
         .collect();
-    for alg in ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"] {
-        assert!(covered.contains(&format!("alg_{alg}")), "no vector for {alg}");
+    for alg in [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256",
+        "HS384", "HS512",
+    ] {
+        assert!(
+            covered.contains(&format!("alg_{alg}")),
+            "no vector for {alg}"
+        );
     }
     for reason in [
-        "alg_none", "alg_key_mismatch", "unknown_crit", "bad_signature", "malformed_base64url",
-        "malformed_json", "duplicate_member", "expired", "not_yet_valid", "untrusted_issuer",
-        "wrong_audience", "missing_claim", "claim_mismatch", "wrong_typ", "unknown_kid",
-        "disallowed_alg", "token_too_large", "multiple_authorization", "no_token", "insufficient_scope",
+        "alg_none",
+        "alg_key_mismatch",
+        "unknown_crit",
+        "bad_signature",
+        "malformed_base64url",
+        "malformed_json",
+        "duplicate_member",
+        "expired",
+        "not_yet_valid",
+        "untrusted_issuer",
+        "wrong_audience",
+        "missing_claim",
+        "claim_mismatch",
+        "wrong_typ",
+        "unknown_kid",
+        "disallowed_alg",
+        "token_too_large",
+        "multiple_authorization",
+        "no_token",
+        "insufficient_scope",
     ] {
-        assert!(covered.iter().any(|c| c == reason), "no vector for {reason}");
+        assert!(
+            covered.iter().any(|c| c == reason),
+            "no vector for {reason}"
+        );
     }
 }
 
@@ -153,9 +214,19 @@ fn expired_cached_token_is_refused_later() {
     let v = load();
     let now = UnixMillis::from_secs(v["now"].as_u64().unwrap());
     let mut f = filter(&v);
-    let case = v["cases"].as_array().unwrap().iter().find(|c| c["name"] == "alg_ES256").unwrap();
+    let case = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "alg_ES256")
+        .unwrap();
     let hs = headers(case);
-    let req = RequestView { method: "GET", path: "/", headers: &hs, held_since: None };
+    let req = RequestView {
+        method: "GET",
+        path: "/",
+        headers: &hs,
+        held_since: None,
+    };
     assert!(matches!(f.on_request(&req, now), Decision::Continue(_)));
     // exp = now + 3600; skew 60 s.
     let later = now.plus_secs(3600 + 61);

@@ -2,5 +2,9 @@
 //! an upstream.
 #![deny(missing_docs)]
 
+pub mod admin;
+pub mod config;
 pub mod metrics;
+pub mod proxy;
 pub mod runtime;
+pub mod server;

@@ -1,4 +1,5 @@
 //! Test support: building the wasm modules, starting hosts and peers.
 #![deny(missing_docs)]
 
+pub mod host;
 pub mod wasm;

@@ -6,7 +6,10 @@ use super::config::Provider;
 use super::error::ClaimError;
 use super::time::UnixMillis;
 
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, ClaimError> {
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<f64>, ClaimError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => n
@@ -28,7 +31,11 @@ pub fn exp_ms(claims: &Map<String, Value>) -> Option<UnixMillis> {
 
 /// Check time claims, audience, required claims and claim rules.
 /// `iss` has already selected `provider`.
-pub fn check(provider: &Provider, claims: &Map<String, Value>, now: UnixMillis) -> Result<(), ClaimError> {
+pub fn check(
+    provider: &Provider,
+    claims: &Map<String, Value>,
+    now: UnixMillis,
+) -> Result<(), ClaimError> {
     let now_s = now.0 as f64 / 1000.0;
     let skew = provider.clock_skew_s as f64;
     let exp = numeric_date(claims, "exp")?.ok_or(ClaimError::MissingExp)?;

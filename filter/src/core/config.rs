@@ -26,7 +26,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid filter configuration at `{}`: {}", self.path, self.message)
+        write!(
+            f,
+            "invalid filter configuration at `{}`: {}",
+            self.path, self.message
+        )
     }
 }
 
@@ -449,7 +453,10 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
         return Err(err("providers", "at least one provider is required"));
     }
     if raw.realm.contains(['"', '\\']) || raw.realm.chars().any(char::is_control) {
-        return Err(err("realm", "must not contain quotes, backslashes or control characters"));
+        return Err(err(
+            "realm",
+            "must not contain quotes, backslashes or control characters",
+        ));
     }
     if raw.tick_ms == 0 || raw.tick_ms > 60_000 {
         return Err(err("tick_ms", "must be between 1 and 60000"));
@@ -459,7 +466,10 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
     }
     if let Some(h) = &raw.token.header {
         if !header_name_ok(h) || h == "authorization" {
-            return Err(err("token.header", "must be a lowercase header name other than authorization"));
+            return Err(err(
+                "token.header",
+                "must be a lowercase header name other than authorization",
+            ));
         }
     }
     if let Some(c) = &raw.token.cookie {
@@ -493,7 +503,10 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
         }
         for (j, m) in rule.methods.iter().enumerate() {
             if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(err(format!("{p}.methods[{j}]"), "must be an uppercase method name"));
+                return Err(err(
+                    format!("{p}.methods[{j}]"),
+                    "must be an uppercase method name",
+                ));
             }
         }
         check_scopes(&rule.required, &format!("{p}.required"))?;
@@ -503,7 +516,10 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
     for (i, ch) in raw.upstream.claim_headers.iter().enumerate() {
         let p = format!("upstream.claim_headers[{i}].header");
         if !header_name_ok(&ch.header) || ch.header == "authorization" {
-            return Err(err(p, "must be a lowercase header name other than authorization"));
+            return Err(err(
+                p,
+                "must be a lowercase header name other than authorization",
+            ));
         }
         if !seen_headers.insert(ch.header.clone()) {
             return Err(err(p, "duplicate header"));
@@ -511,10 +527,16 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
     }
     if let Some(h) = &raw.upstream.payload_header {
         if !header_name_ok(h) || h == "authorization" {
-            return Err(err("upstream.payload_header", "must be a lowercase header name other than authorization"));
+            return Err(err(
+                "upstream.payload_header",
+                "must be a lowercase header name other than authorization",
+            ));
         }
         if seen_headers.contains(h) {
-            return Err(err("upstream.payload_header", "already used by a claim header"));
+            return Err(err(
+                "upstream.payload_header",
+                "already used by a claim header",
+            ));
         }
     }
     if raw.audit.tracking_id_claim.is_empty() {
@@ -560,7 +582,11 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
             (false, false) => Some(pc.audiences.clone()),
         };
         let algorithms = match &pc.algorithms {
-            None => Alg::ALL.iter().copied().filter(|a| !a.is_symmetric()).collect(),
+            None => Alg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_symmetric())
+                .collect(),
             Some(list) => {
                 if list.is_empty() {
                     return Err(err(format!("{p}.algorithms"), "must not be empty"));
@@ -590,8 +616,8 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
                 KeySource::Inline(set)
             }
             JwksSource::Remote(r) => {
-                let uri = HttpUri::parse(&r.uri)
-                    .map_err(|m| err(format!("{p}.jwks.remote.uri"), m))?;
+                let uri =
+                    HttpUri::parse(&r.uri).map_err(|m| err(format!("{p}.jwks.remote.uri"), m))?;
                 let uri = match &r.authority {
                     Some(a) => uri.with_authority(a),
                     None => uri,
@@ -630,7 +656,10 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
         };
         for (j, c) in pc.required_claims.iter().enumerate() {
             if c.is_empty() {
-                return Err(err(format!("{p}.required_claims[{j}]"), "must not be empty"));
+                return Err(err(
+                    format!("{p}.required_claims[{j}]"),
+                    "must not be empty",
+                ));
             }
         }
         providers.push(Provider {
@@ -712,13 +741,21 @@ mod tests {
         let bad = MIN.replace("\"audiences\":[\"api\"],", "");
         let e = parse(bad.as_bytes()).unwrap_err();
         assert_eq!(e.path, "providers[0].audiences");
-        let ok = MIN.replace("\"audiences\":[\"api\"]", "\"danger_accept_any_audience\":true");
-        assert!(parse(ok.as_bytes()).unwrap().providers[0].audiences.is_none());
+        let ok = MIN.replace(
+            "\"audiences\":[\"api\"]",
+            "\"danger_accept_any_audience\":true",
+        );
+        assert!(parse(ok.as_bytes()).unwrap().providers[0]
+            .audiences
+            .is_none());
     }
 
     #[test]
     fn unknown_algorithm_is_refused() {
-        let bad = MIN.replace("\"audiences\"", "\"algorithms\":[\"RS256\",\"none\"],\"audiences\"");
+        let bad = MIN.replace(
+            "\"audiences\"",
+            "\"algorithms\":[\"RS256\",\"none\"],\"audiences\"",
+        );
         let e = parse(bad.as_bytes()).unwrap_err();
         assert_eq!(e.path, "providers[0].algorithms[1]");
     }
@@ -747,7 +784,10 @@ mod tests {
         let c = r#"{"providers":[{"name":"a","issuer":"i","audiences":["x"],
           "jwks":{"inline":{"keys":[{"kty":"EC","crv":"P-256","x":"AA"}]}}}]}"#;
         let e = parse(c.as_bytes()).unwrap_err();
-        assert!(e.path.starts_with("providers[0].jwks.inline.keys[0]"), "{e}");
+        assert!(
+            e.path.starts_with("providers[0].jwks.inline.keys[0]"),
+            "{e}"
+        );
     }
 
     #[test]

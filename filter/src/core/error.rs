@@ -91,7 +91,9 @@ impl Rejection {
     /// Stable short reason for metrics and audit lines.
     pub fn reason(&self) -> &'static str {
         match self {
-            Rejection::InvalidRequest(RequestError::MultipleAuthorization) => "multiple_authorization",
+            Rejection::InvalidRequest(RequestError::MultipleAuthorization) => {
+                "multiple_authorization"
+            }
             Rejection::InvalidRequest(RequestError::EmptyBearer) => "empty_bearer",
             Rejection::NoToken => "no_token",
             Rejection::InvalidToken(t) => t.reason(),

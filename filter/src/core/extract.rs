@@ -4,13 +4,18 @@ use super::config::TokenConfig;
 use super::error::{Rejection, RequestError, TokenError};
 
 /// Find the request's token, refusing what RFC 6750 calls malformed.
-pub fn extract<'h>(cfg: &TokenConfig, headers: &'h [(String, String)]) -> Result<&'h str, Rejection> {
+pub fn extract<'h>(
+    cfg: &TokenConfig,
+    headers: &'h [(String, String)],
+) -> Result<&'h str, Rejection> {
     let mut auth = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"));
     let token = match (auth.next(), auth.next()) {
         (Some(_), Some(_)) => {
-            return Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+            return Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization,
+            ))
         }
         (Some((_, v)), None) => Some(bearer(v)?.ok_or(Rejection::NoToken)?),
         (None, _) => None,
@@ -57,7 +62,9 @@ fn from_alternatives<'h>(
         let mut hs = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
         match (hs.next(), hs.next()) {
             (Some(_), Some(_)) => {
-                return Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+                return Err(Rejection::InvalidRequest(
+                    RequestError::MultipleAuthorization,
+                ))
             }
             (Some((_, v)), None) => {
                 let v = v.trim_matches([' ', '\t']);
@@ -90,23 +97,36 @@ mod tests {
     use super::*;
 
     fn h(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         let c = TokenConfig::default();
-        assert_eq!(extract(&c, &h(&[("authorization", "bEaReR  abc.def-_")])), Ok("abc.def-_"));
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "bEaReR  abc.def-_")])),
+            Ok("abc.def-_")
+        );
     }
 
     #[test]
     fn refusals() {
         let c = TokenConfig::default();
         assert_eq!(extract(&c, &h(&[])), Err(Rejection::NoToken));
-        assert_eq!(extract(&c, &h(&[("authorization", "Basic dTpw")])), Err(Rejection::NoToken));
         assert_eq!(
-            extract(&c, &h(&[("authorization", "Bearer a"), ("Authorization", "Bearer b")])),
-            Err(Rejection::InvalidRequest(RequestError::MultipleAuthorization))
+            extract(&c, &h(&[("authorization", "Basic dTpw")])),
+            Err(Rejection::NoToken)
+        );
+        assert_eq!(
+            extract(
+                &c,
+                &h(&[("authorization", "Bearer a"), ("Authorization", "Bearer b")])
+            ),
+            Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization
+            ))
         );
         assert_eq!(
             extract(&c, &h(&[("authorization", "Bearer")])),
@@ -126,7 +146,10 @@ mod tests {
     #[test]
     fn alternatives_are_off_by_default_and_work_when_set() {
         let hs = h(&[("x-token", "t1"), ("cookie", "a=1; at=t2")]);
-        assert_eq!(extract(&TokenConfig::default(), &hs), Err(Rejection::NoToken));
+        assert_eq!(
+            extract(&TokenConfig::default(), &hs),
+            Err(Rejection::NoToken)
+        );
         let c = TokenConfig {
             header: Some("x-token".into()),
             ..TokenConfig::default()

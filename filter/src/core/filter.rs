@@ -107,7 +107,9 @@ impl Filter {
     /// Drive key fetches. Call on every tick.
     pub fn on_tick(&mut self, now: UnixMillis, store: &mut dyn SharedStore) -> Vec<Callout> {
         let mut changed = Vec::new();
-        let out = self.keys.on_tick(now, store, &mut self.events, &mut changed);
+        let out = self
+            .keys
+            .on_tick(now, store, &mut self.events, &mut changed);
         self.keys_changed(&changed);
         out
     }
@@ -155,7 +157,11 @@ impl Filter {
                 Some(&verified),
             );
         }
-        let (edits, dropped) = upstream::edits(&self.cfg.raw.upstream, &verified.claims, payload_b64.as_deref());
+        let (edits, dropped) = upstream::edits(
+            &self.cfg.raw.upstream,
+            &verified.claims,
+            payload_b64.as_deref(),
+        );
         for c in dropped {
             self.events.push(Event::Log(
                 super::events::Level::Warn,
@@ -173,7 +179,13 @@ impl Filter {
     }
 
     /// Stateless JWT resolver (with the verified-token cache in front).
-    fn resolve(&mut self, token: &str, digest: &[u8; 32], req: &RequestView<'_>, now: UnixMillis) -> Resolution {
+    fn resolve(
+        &mut self,
+        token: &str,
+        digest: &[u8; 32],
+        req: &RequestView<'_>,
+        now: UnixMillis,
+    ) -> Resolution {
         if self.cfg.raw.cache.max_entries > 0 {
             if let Some(v) = self.cache.get(digest, now) {
                 self.events.push(Event::Metric(Metric::CacheHit));
@@ -276,7 +288,14 @@ impl Filter {
         if !self.cfg.raw.audit.enabled {
             return;
         }
-        let path: String = req.path.split('?').next().unwrap_or("").chars().take(256).collect();
+        let path: String = req
+            .path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(256)
+            .collect();
         let mut ev = AuditEvent {
             decision,
             status,
@@ -295,7 +314,8 @@ impl Filter {
             ev.provider = Some(self.cfg.providers[v.provider].name.clone());
             ev.issuer = claims::short_str(c, "iss");
             ev.sub = claims::short_str(c, "sub");
-            ev.client_id = claims::short_str(c, "client_id").or_else(|| claims::short_str(c, "azp"));
+            ev.client_id =
+                claims::short_str(c, "client_id").or_else(|| claims::short_str(c, "azp"));
             ev.tracking_id = claims::short_str(c, &self.cfg.raw.audit.tracking_id_claim);
         }
         self.events.push(Event::Audit(ev));

@@ -232,7 +232,8 @@ fn json_object(bytes: &[u8], which: Part) -> Result<Map<String, Value>, JoseErro
 /// Parse and validate a compact JWS. No signature check happens here.
 pub fn parse(token: &str) -> Result<Jws<'_>, JoseError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JoseError::NotCompact);
     };
@@ -278,7 +279,9 @@ fn parse_header(h: &Map<String, Value>) -> Result<Header, JoseError> {
 
 /// RFC 9068 §4: `typ` must be `at+jwt` or `application/at+jwt`.
 pub fn is_at_jwt_typ(typ: Option<&str>) -> bool {
-    typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"))
+    typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    })
 }
 
 #[cfg(test)]
@@ -295,7 +298,10 @@ mod tests {
 
     #[test]
     fn parses_a_good_token() {
-        let t = tok(r#"{"alg":"ES256","kid":"k","typ":"at+jwt"}"#, r#"{"iss":"i"}"#);
+        let t = tok(
+            r#"{"alg":"ES256","kid":"k","typ":"at+jwt"}"#,
+            r#"{"iss":"i"}"#,
+        );
         let j = parse(&t).unwrap();
         assert_eq!(j.header.alg, Alg::Es256);
         assert_eq!(j.header.kid.as_deref(), Some("k"));
@@ -310,7 +316,10 @@ mod tests {
         assert_eq!(parse("a.b.c.d.e").unwrap_err(), JoseError::NotCompact);
         let good = tok(r#"{"alg":"ES256"}"#, "{}");
         let padded = format!("{}=", good);
-        assert_eq!(parse(&padded).unwrap_err(), JoseError::Base64(Part::Signature));
+        assert_eq!(
+            parse(&padded).unwrap_err(),
+            JoseError::Base64(Part::Signature)
+        );
         let plus = good.replacen('e', "+", 1);
         assert!(matches!(parse(&plus).unwrap_err(), JoseError::Base64(_)));
         assert_eq!(
@@ -334,9 +343,18 @@ mod tests {
         assert_eq!(e(r#"{"alg":"NoNe"}"#), JoseError::AlgNone);
         assert_eq!(e(r#"{}"#), JoseError::MissingAlg);
         assert_eq!(e(r#"{"alg":1}"#), JoseError::MissingAlg);
-        assert_eq!(e(r#"{"alg":"rs256"}"#), JoseError::UnsupportedAlg("rs256".into()));
-        assert_eq!(e(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#), JoseError::UnknownCrit);
-        assert_eq!(e(r#"{"alg":"RS256","kid":5}"#), JoseError::BadHeaderMember("kid"));
+        assert_eq!(
+            e(r#"{"alg":"rs256"}"#),
+            JoseError::UnsupportedAlg("rs256".into())
+        );
+        assert_eq!(
+            e(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#),
+            JoseError::UnknownCrit
+        );
+        assert_eq!(
+            e(r#"{"alg":"RS256","kid":5}"#),
+            JoseError::BadHeaderMember("kid")
+        );
     }
 
     #[test]

@@ -96,15 +96,27 @@ mod tests {
     #[test]
     fn parses_like_serde_json() {
         let t = br#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"c":"\u00e9"}"#;
-        assert_eq!(parse_strict(t).unwrap(), serde_json::from_slice::<Value>(t).unwrap());
+        assert_eq!(
+            parse_strict(t).unwrap(),
+            serde_json::from_slice::<Value>(t).unwrap()
+        );
     }
 
     #[test]
     fn rejects_duplicates_at_any_depth() {
-        assert_eq!(parse_strict(br#"{"a":1,"a":2}"#), Err(JsonError::DuplicateMember));
-        assert_eq!(parse_strict(br#"{"x":[{"a":1,"a":1}]}"#), Err(JsonError::DuplicateMember));
+        assert_eq!(
+            parse_strict(br#"{"a":1,"a":2}"#),
+            Err(JsonError::DuplicateMember)
+        );
+        assert_eq!(
+            parse_strict(br#"{"x":[{"a":1,"a":1}]}"#),
+            Err(JsonError::DuplicateMember)
+        );
         // Escapes are decoded before comparison.
-        assert_eq!(parse_strict(br#"{"a":1,"\u0061":2}"#), Err(JsonError::DuplicateMember));
+        assert_eq!(
+            parse_strict(br#"{"a":1,"\u0061":2}"#),
+            Err(JsonError::DuplicateMember)
+        );
     }
 
     #[test]

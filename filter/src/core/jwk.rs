@@ -91,7 +91,9 @@ impl JwkSet {
             path: path.to_owned(),
             message: m.to_owned(),
         };
-        let obj = v.as_object().ok_or_else(|| e("", "must be a JSON object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| e("", "must be a JSON object"))?;
         let keys = match obj.get("keys") {
             Some(Value::Array(a)) => a,
             _ => return Err(e(".keys", "must be an array")),
@@ -101,7 +103,10 @@ impl JwkSet {
             match parse_key(k, inline) {
                 Ok(Some(jwk)) => set.keys.push(jwk),
                 Ok(None) if inline => {
-                    return Err(e(&format!(".keys[{i}].use"), "only signature keys (use: sig) are accepted"))
+                    return Err(e(
+                        &format!(".keys[{i}].use"),
+                        "only signature keys (use: sig) are accepted",
+                    ))
                 }
                 Ok(None) => {}
                 Err((member, msg)) => {
@@ -193,7 +198,8 @@ fn parse_key(v: &Value, allow_oct: bool) -> KeyResult {
                 return Err(bad(".n", "RSA keys need at least 2048 bits"));
             }
             let e = rsa::BigUint::from_bytes_be(&e);
-            let key = rsa::RsaPublicKey::new(n, e).map_err(|_| bad(".n", "not a valid RSA public key"))?;
+            let key = rsa::RsaPublicKey::new(n, e)
+                .map_err(|_| bad(".n", "not a valid RSA public key"))?;
             KeyMaterial::Rsa(key)
         }
         "EC" => match member(o, "crv")? {

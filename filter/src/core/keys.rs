@@ -195,7 +195,8 @@ impl KeyManager {
                 };
                 // Records are per (issuer, source) so that two plugin configs
                 // in one VM never share a set they do not both trust.
-                let id: String = Sha256::digest(format!("{}\n{}", p.issuer, target).as_bytes())[..6]
+                let id: String = Sha256::digest(format!("{}\n{}", p.issuer, target).as_bytes())
+                    [..6]
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
@@ -347,7 +348,13 @@ impl KeyManager {
     }
 
     /// Adopt the shared record if it changed since we last looked.
-    fn sync(&mut self, i: usize, store: &dyn SharedStore, events: &mut Vec<Event>, changed: &mut Vec<usize>) {
+    fn sync(
+        &mut self,
+        i: usize,
+        store: &dyn SharedStore,
+        events: &mut Vec<Event>,
+        changed: &mut Vec<usize>,
+    ) {
         let p = &mut self.providers[i];
         let Some((bytes, cas)) = store.get(&p.record_key) else {
             return;
@@ -379,7 +386,10 @@ impl KeyManager {
                         for s in &set.skipped {
                             events.push(Event::Log(
                                 Level::Warn,
-                                format!("provider {}: key skipped at keys{}: {}", p.name, s.path, s.message),
+                                format!(
+                                    "provider {}: key skipped at keys{}: {}",
+                                    p.name, s.path, s.message
+                                ),
                             ));
                         }
                         p.state = KeyState::Ready {
@@ -390,11 +400,17 @@ impl KeyManager {
                     }
                     Err(e) => events.push(Event::Log(
                         Level::Warn,
-                        format!("provider {}: shared key set unusable: {}", p.name, e.message),
+                        format!(
+                            "provider {}: shared key set unusable: {}",
+                            p.name, e.message
+                        ),
                     )),
                 }
             }
-        } else if rec.jwks.is_none() && rec.failed_at.is_some() && matches!(p.state, KeyState::Empty) {
+        } else if rec.jwks.is_none()
+            && rec.failed_at.is_some()
+            && matches!(p.state, KeyState::Empty)
+        {
             p.state = KeyState::Failed;
         }
         let moved = p
@@ -430,7 +446,9 @@ impl KeyManager {
             Some(Stage::Discovery) => match parse_discovery(resp, &self.providers[i].issuer) {
                 Ok(mut uri) => {
                     if let Source::Discovery {
-                        jwks_uri, authority, ..
+                        jwks_uri,
+                        authority,
+                        ..
                     } = &mut self.providers[i].source
                     {
                         if let Some(a) = authority {
@@ -454,7 +472,9 @@ impl KeyManager {
                     Ok((value, count, skipped, max_age)) => {
                         let kf = &self.timing;
                         let interval = match max_age {
-                            Some(a) => a.clamp(kf.min_refresh_interval_s, kf.max_refresh_interval_s),
+                            Some(a) => {
+                                a.clamp(kf.min_refresh_interval_s, kf.max_refresh_interval_s)
+                            }
                             None => kf.refresh_interval_s,
                         };
                         let rec = Record {
@@ -531,7 +551,10 @@ impl KeyManager {
             Ok(bytes) => {
                 let _ = store.set(&p.record_key, &bytes, 0);
             }
-            Err(_) => events.push(Event::Log(Level::Error, "key record not serializable".into())),
+            Err(_) => events.push(Event::Log(
+                Level::Error,
+                "key record not serializable".into(),
+            )),
         }
         release(store, &p.lease_key, &self.worker);
         if let Some((_, cas)) = store.get(&p.record_key) {
@@ -575,7 +598,8 @@ fn parse_discovery(resp: CalloutResponse<'_>, issuer: &str) -> Result<HttpUri, S
 
 fn parse_jwks(resp: CalloutResponse<'_>) -> Result<(Value, usize, usize, Option<u64>), String> {
     let v = body_json(resp)?;
-    let set = JwkSet::from_value(&v, false).map_err(|e| format!("not a JWK set: {}{}", e.path, e.message))?;
+    let set = JwkSet::from_value(&v, false)
+        .map_err(|e| format!("not a JWK set: {}{}", e.path, e.message))?;
     if set.keys.is_empty() {
         return Err("JWK set has no usable key".into());
     }
@@ -585,7 +609,10 @@ fn parse_jwks(resp: CalloutResponse<'_>) -> Result<(Value, usize, usize, Option<
 /// `Cache-Control: max-age=N` (`no-cache`/`no-store` count as 0).
 pub fn max_age(headers: &[(String, String)]) -> Option<u64> {
     let mut out = None;
-    for (_, v) in headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("cache-control")) {
+    for (_, v) in headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
+    {
         for d in v.split(',') {
             let d = d.trim();
             if d.eq_ignore_ascii_case("no-cache") || d.eq_ignore_ascii_case("no-store") {

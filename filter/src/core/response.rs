@@ -92,9 +92,15 @@ mod tests {
         let r = reply("api", &Rejection::NoToken);
         assert_eq!(r.status, 401);
         assert_eq!(r.header("WWW-Authenticate"), Some("Bearer realm=\"api\""));
-        let r = reply("api", &Rejection::InvalidRequest(RequestError::MultipleAuthorization));
+        let r = reply(
+            "api",
+            &Rejection::InvalidRequest(RequestError::MultipleAuthorization),
+        );
         assert_eq!(r.status, 400);
-        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer realm=\"api\", error=\"invalid_request\""));
+        assert!(r
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer realm=\"api\", error=\"invalid_request\""));
         let r = reply("api", &Rejection::InvalidToken(TokenError::BadSignature));
         assert_eq!(
             r.header("www-authenticate"),
@@ -102,9 +108,17 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(body["error"], "invalid_token");
-        let r = reply("api", &Rejection::InsufficientScope { required: vec!["a".into(), "b".into()] });
+        let r = reply(
+            "api",
+            &Rejection::InsufficientScope {
+                required: vec!["a".into(), "b".into()],
+            },
+        );
         assert_eq!(r.status, 403);
-        assert!(r.header("www-authenticate").unwrap().contains("scope=\"a b\""));
+        assert!(r
+            .header("www-authenticate")
+            .unwrap()
+            .contains("scope=\"a b\""));
         let r = reply("api", &Rejection::KeysUnavailable);
         assert_eq!(r.status, 503);
         assert_eq!(r.header("www-authenticate"), None);

@@ -43,7 +43,8 @@ impl SharedStore for MemoryStore {
             }
         }
         self.next_cas = self.next_cas.wrapping_add(1).max(1);
-        self.map.insert(key.to_owned(), (value.to_vec(), self.next_cas));
+        self.map
+            .insert(key.to_owned(), (value.to_vec(), self.next_cas));
         Ok(())
     }
 }
@@ -151,16 +152,34 @@ mod tests {
     fn one_worker_gets_the_lease() {
         let mut s = MemoryStore::default();
         let t = UnixMillis(1000);
-        assert_eq!(try_acquire(&mut s, "l", "w1", t, 500), LeaseOutcome::Acquired);
-        assert_eq!(try_acquire(&mut s, "l", "w2", t, 500), LeaseOutcome::HeldByOther);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w1", t, 500),
+            LeaseOutcome::Acquired
+        );
+        assert_eq!(
+            try_acquire(&mut s, "l", "w2", t, 500),
+            LeaseOutcome::HeldByOther
+        );
         // Re-acquiring one's own lease extends it.
-        assert_eq!(try_acquire(&mut s, "l", "w1", t, 500), LeaseOutcome::Acquired);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w1", t, 500),
+            LeaseOutcome::Acquired
+        );
         // Expired leases are free.
-        assert_eq!(try_acquire(&mut s, "l", "w2", UnixMillis(1500), 500), LeaseOutcome::Acquired);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w2", UnixMillis(1500), 500),
+            LeaseOutcome::Acquired
+        );
         release(&mut s, "l", "w1"); // not the holder any more: no effect
-        assert_eq!(try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500), LeaseOutcome::HeldByOther);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500),
+            LeaseOutcome::HeldByOther
+        );
         release(&mut s, "l", "w2");
-        assert_eq!(try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500), LeaseOutcome::Acquired);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w3", UnixMillis(1600), 500),
+            LeaseOutcome::Acquired
+        );
     }
 
     #[test]
@@ -170,7 +189,10 @@ mod tests {
         release(&mut s, "l", "nobody");
         s.set("l", br#"{"owner":"","until":0}"#, 0).unwrap();
         let (_, stale) = s.get("l").unwrap();
-        assert_eq!(try_acquire(&mut s, "l", "w1", UnixMillis(0), 100), LeaseOutcome::Acquired);
+        assert_eq!(
+            try_acquire(&mut s, "l", "w1", UnixMillis(0), 100),
+            LeaseOutcome::Acquired
+        );
         assert_eq!(s.set("l", b"x", stale), Err(CasMismatch));
     }
 }

@@ -89,7 +89,10 @@ mod tests {
         assert_eq!(claim_value(&json!(1.5)).as_deref(), Some("1.5"));
         assert_eq!(claim_value(&json!(true)).as_deref(), Some("true"));
         assert_eq!(claim_value(&json!(["a", "b", 3])).as_deref(), Some("a,b,3"));
-        assert_eq!(claim_value(&json!({"k": "v"})).as_deref(), Some("{\"k\":\"v\"}"));
+        assert_eq!(
+            claim_value(&json!({"k": "v"})).as_deref(),
+            Some("{\"k\":\"v\"}")
+        );
         assert_eq!(claim_value(&json!("a\r\nx-evil: 1")), None);
         assert_eq!(claim_value(&json!(null)), None);
     }

@@ -74,7 +74,13 @@ mod tests {
 
     #[test]
     fn refuses_bad() {
-        for s in ["ftp://h/", "https:///x", "https://u@h/", "https://h/ x", "h/x"] {
+        for s in [
+            "ftp://h/",
+            "https:///x",
+            "https://u@h/",
+            "https://h/ x",
+            "h/x",
+        ] {
             assert!(HttpUri::parse(s).is_err(), "{s}");
         }
     }

@@ -46,4 +46,3 @@ pub fn verify(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> 
         _ => false,
     }
 }
-

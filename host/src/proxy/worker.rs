@@ -1,0 +1,374 @@
+//! A worker: one thread with a current-thread tokio runtime and a
+//! `LocalSet`, its own instances of the filter chain ([`WorkerChain`]) and
+//! its own upstream pools. It serves the connections the acceptor hands it
+//! (HTTP/1.1 and HTTP/2 with hyper's auto builder, TLS with rustls) until
+//! told to drain.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use super::error::ProxyError;
+use super::headers;
+use super::upstream::{UpstreamPools, Upstreams};
+use crate::config::RouteConfig;
+use crate::metrics::Metrics;
+use crate::runtime::{
+    Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict, Runtime, RuntimeError, WorkerChain,
+};
+
+/// A connection accepted by the acceptor, on its way to a worker.
+pub struct Accepted {
+    /// The socket.
+    pub stream: std::net::TcpStream,
+    /// Index of the listener that accepted it.
+    pub listener: usize,
+    /// Peer address.
+    pub peer: SocketAddr,
+}
+
+/// What every worker shares (all `Send + Sync`).
+pub struct WorkerShared {
+    /// `None` with an empty filter chain: the host is a plain proxy.
+    pub runtime: Option<Arc<Runtime>>,
+    /// Upstream pools (one set per worker inside).
+    pub pools: Arc<UpstreamPools>,
+    /// Routes, in order.
+    pub routes: Vec<RouteConfig>,
+    /// Per listener: its TLS acceptor, if it terminates TLS, and its name.
+    pub listeners: Vec<(String, Option<TlsAcceptor>)>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Longest a drain waits for in-flight requests.
+    pub drain_timeout: Duration,
+}
+
+/// Process-unique connection ids (`connection.id`).
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs worker `index` on the current thread until `shutdown` turns true
+/// (then drains) or the acceptor goes away. `started` gets the outcome of
+/// the chain's start-up before any connection is served.
+pub fn run(
+    index: usize,
+    shared: Arc<WorkerShared>,
+    connections: mpsc::UnboundedReceiver<Accepted>,
+    shutdown: watch::Receiver<bool>,
+    started: oneshot::Sender<Result<(), RuntimeError>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = started.send(Err(RuntimeError::Start {
+                plugin: String::new(),
+                phase: "worker runtime",
+                reason: e.to_string(),
+            }));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, serve_worker(index, shared, connections, shutdown, started));
+}
+
+async fn serve_worker(
+    index: usize,
+    shared: Arc<WorkerShared>,
+    mut connections: mpsc::UnboundedReceiver<Accepted>,
+    mut shutdown: watch::Receiver<bool>,
+    started: oneshot::Sender<Result<(), RuntimeError>>,
+) {
+    let upstreams = shared.pools.enter_worker(index);
+    let chain = match &shared.runtime {
+        None => None,
+        Some(runtime) => match WorkerChain::start(runtime.clone(), index) {
+            Ok(chain) => Some(chain),
+            Err(e) => {
+                let _ = started.send(Err(e));
+                return;
+            }
+        },
+    };
+    if started.send(Ok(())).is_err() {
+        return; // the server gave up starting
+    }
+    debug!(worker = index, "worker started");
+    let worker = Rc::new(Worker { index, shared: shared.clone(), chain, upstreams });
+    let tracker = Rc::new(Tracker::default());
+    let for_connections = shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = connections.recv() => match accepted {
+                Some(accepted) => {
+                    let guard = tracker.enter();
+                    let worker = worker.clone();
+                    let shutdown = for_connections.clone();
+                    tokio::task::spawn_local(async move {
+                        worker.serve_connection(accepted, shutdown).await;
+                        drop(guard);
+                    });
+                }
+                None => break,
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+    }
+    drop(connections);
+    let open = tracker.open.get();
+    if open > 0 {
+        debug!(worker = index, open, "draining connections");
+        if tokio::time::timeout(shared.drain_timeout, tracker.idle()).await.is_err() {
+            warn!(worker = index, open = tracker.open.get(), "drain timeout: closing connections");
+        }
+    }
+    debug!(worker = index, "worker stopped");
+}
+
+/// Counts open connections; `idle()` resolves when none is left.
+#[derive(Default)]
+struct Tracker {
+    open: Cell<usize>,
+    notify: Notify,
+}
+
+struct TrackerGuard(Rc<Tracker>);
+
+impl Tracker {
+    fn enter(self: &Rc<Self>) -> TrackerGuard {
+        self.open.set(self.open.get() + 1);
+        TrackerGuard(self.clone())
+    }
+
+    async fn idle(&self) {
+        while self.open.get() > 0 {
+            self.notify.notified().await;
+        }
+    }
+}
+
+impl Drop for TrackerGuard {
+    fn drop(&mut self) {
+        self.0.open.set(self.0.open.get() - 1);
+        if self.0.open.get() == 0 {
+            self.0.notify.notify_waiters();
+        }
+    }
+}
+
+/// Spawns hyper's per-connection tasks (HTTP/2 streams) on the LocalSet:
+/// filter streams are `!Send`.
+#[derive(Clone, Copy)]
+struct LocalExec;
+
+impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
+    fn execute(&self, future: F) {
+        tokio::task::spawn_local(future);
+    }
+}
+
+struct Worker {
+    index: usize,
+    shared: Arc<WorkerShared>,
+    chain: Option<Rc<WorkerChain>>,
+    upstreams: Upstreams,
+}
+
+impl Worker {
+    async fn serve_connection(self: Rc<Self>, accepted: Accepted, shutdown: watch::Receiver<bool>) {
+        let Accepted { stream, listener, peer } = accepted;
+        let local = stream.local_addr().unwrap_or(peer);
+        let tcp = match stream.set_nonblocking(true).and_then(|()| tokio::net::TcpStream::from_std(stream)) {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                warn!(worker = self.index, %peer, "cannot register connection: {e}");
+                return;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (listener_name, tls) = &self.shared.listeners[listener];
+        self.shared.metrics.inc_counter(
+            "oauth_host_downstream_connections_total",
+            &[("listener", listener_name)],
+            1,
+        );
+        let mut info = ConnectionInfo {
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            source: peer,
+            destination: local,
+            tls: None,
+        };
+        match tls {
+            None => self.serve_http(TokioIo::new(tcp), Arc::new(info), shutdown).await,
+            Some(acceptor) => {
+                let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        debug!(worker = self.index, %peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        debug!(worker = self.index, %peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                info.tls = Some(super::tls::session_info(stream.get_ref().1));
+                self.serve_http(TokioIo::new(stream), Arc::new(info), shutdown).await
+            }
+        }
+    }
+
+    async fn serve_http<I>(self: Rc<Self>, io: I, info: Arc<ConnectionInfo>, mut shutdown: watch::Receiver<bool>)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    {
+        let worker = self.clone();
+        let connection = info.clone();
+        let service = service_fn(move |request| {
+            let worker = worker.clone();
+            let connection = connection.clone();
+            async move { Ok::<_, Infallible>(worker.handle(request, connection).await) }
+        });
+        let mut builder = auto::Builder::new(LocalExec);
+        builder.http1().timer(TokioTimer::new());
+        builder.http2().timer(TokioTimer::new());
+        let connection = builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            _ = shutdown.wait_for(|stop| *stop) => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = result {
+            debug!(worker = self.index, connection = info.id, "connection ended: {}", super::upstream::error_chain(&*e));
+        }
+    }
+
+    async fn handle(
+        self: Rc<Self>,
+        request: http::Request<hyper::body::Incoming>,
+        connection: Arc<ConnectionInfo>,
+    ) -> http::Response<ResponseBody> {
+        let (mut parts, body) = request.into_parts();
+        headers::ensure_host(&mut parts.headers, &parts.uri);
+        headers::remove_hop_by_hop(&mut parts.headers);
+        headers::set_forwarded(&mut parts.headers, connection.source.ip(), connection.tls.is_some());
+        headers::ensure_request_id(&mut parts.headers);
+        let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
+        let request = http::Request::from_parts(parts, body);
+
+        let (response, stream) = match &self.chain {
+            None => (self.forward(request).await, None),
+            Some(chain) => {
+                let mut stream = chain.new_stream(connection);
+                let response = match stream.on_request(request).await {
+                    RequestVerdict::Respond(response) => response,
+                    RequestVerdict::Forward(request) => {
+                        let response = self.forward(request).await;
+                        stream.on_response(response).await
+                    }
+                };
+                (response, Some(Box::new(stream)))
+            }
+        };
+        let class = match response.status().as_u16() / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        };
+        self.shared.metrics.inc_counter("oauth_host_requests_total", &[("code_class", class)], 1);
+        response.map(|body| ResponseBody { inner: body, _stream: stream })
+    }
+
+    /// Routes and sends `request` upstream; the proxy's own 404/502/503/504
+    /// come back as responses.
+    async fn forward(&self, request: http::Request<Body>) -> http::Response<Body> {
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        let path = request.uri().path();
+        let Some(route) = self.shared.routes.iter().find(|r| r.matches(host, path)) else {
+            return ProxyError::NoRoute.response();
+        };
+        let Some(cluster) = self.upstreams.find(&route.cluster) else {
+            // Unreachable: config validation checks every route's cluster.
+            return ProxyError::NoRoute.response();
+        };
+        match cluster.send(request).await {
+            Ok(response) => {
+                let (mut parts, body) = response.into_parts();
+                headers::remove_hop_by_hop(&mut parts.headers);
+                http::Response::from_parts(parts, body.map_err(|e| Box::new(e) as BoxError).boxed_unsync())
+            }
+            Err(error) => {
+                let kind = match &error {
+                    ProxyError::NoRoute => "no_route",
+                    ProxyError::Unavailable(_) => "unavailable",
+                    ProxyError::BadGateway(_) => "bad_gateway",
+                    ProxyError::Timeout => "timeout",
+                };
+                info!(worker = self.index, cluster = cluster.name(), "upstream error: {error}");
+                self.shared.metrics.inc_counter(
+                    "oauth_host_upstream_errors_total",
+                    &[("cluster", cluster.name()), ("kind", kind)],
+                    1,
+                );
+                error.response()
+            }
+        }
+    }
+}
+
+/// The response body sent downstream. It owns the request's [`HttpStream`]
+/// so the stream ends (`on_done`, `on_log`) once the body has been sent or
+/// the client went away.
+pub struct ResponseBody {
+    inner: Body,
+    _stream: Option<Box<HttpStream>>,
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
