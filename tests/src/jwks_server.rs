@@ -1,0 +1,167 @@
+//! An in-process JWKS and OIDC discovery server for end-to-end tests: serves a
+//! key set that tests change at will, counts fetches, and can play dead.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// How the server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Serve the key set.
+    Up,
+    /// Answer 503 to everything.
+    Failing,
+    /// Answer 200 with a body that is not a JWK set.
+    Garbage,
+}
+
+struct State {
+    jwks: Mutex<Value>,
+    mode: Mutex<Mode>,
+    max_age: Mutex<Option<u64>>,
+    jwks_hits: AtomicUsize,
+    discovery_hits: AtomicUsize,
+}
+
+/// The running server; stops on drop.
+pub struct JwksServer {
+    /// Bound address (127.0.0.1, free port).
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JwksServer {
+    /// Starts serving `jwks` at `/jwks.json` and discovery at
+    /// `/.well-known/openid-configuration` (issuer = [`JwksServer::issuer`]).
+    pub fn start(jwks: Value) -> JwksServer {
+        let state = Arc::new(State {
+            jwks: Mutex::new(jwks),
+            mode: Mutex::new(Mode::Up),
+            max_age: Mutex::new(None),
+            jwks_hits: AtomicUsize::new(0),
+            discovery_hits: AtomicUsize::new(0),
+        });
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind JWKS server");
+        std_listener.set_nonblocking(true).expect("nonblocking listener");
+        let addr = std_listener.local_addr().expect("local addr");
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let _ = stream.set_nodelay(true);
+                            let st = st.clone();
+                            tokio::spawn(async move {
+                                let svc = service_fn(move |req| serve(st.clone(), addr, req));
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), svc)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        JwksServer { addr, state, stop: Some(stop_tx), thread: Some(thread) }
+    }
+
+    /// `http://127.0.0.1:<port>`: the issuer its discovery document names.
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the key set.
+    pub fn set_jwks(&self, jwks: Value) {
+        *self.state.jwks.lock().unwrap_or_else(|e| e.into_inner()) = jwks;
+    }
+
+    /// Changes how it answers.
+    pub fn set_mode(&self, mode: Mode) {
+        *self.state.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// Sends `Cache-Control: max-age=N` with the key set.
+    pub fn set_max_age(&self, max_age: Option<u64>) {
+        *self.state.max_age.lock().unwrap_or_else(|e| e.into_inner()) = max_age;
+    }
+
+    /// Number of `/jwks.json` requests served so far (in any mode).
+    pub fn jwks_hits(&self) -> usize {
+        self.state.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// Number of discovery requests served so far.
+    pub fn discovery_hits(&self) -> usize {
+        self.state.discovery_hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve(st: Arc<State>, addr: SocketAddr, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mode = *st.mode.lock().unwrap_or_else(|e| e.into_inner());
+    let path = req.uri().path().to_string();
+    let counter = match path.as_str() {
+        "/jwks.json" => Some(&st.jwks_hits),
+        "/.well-known/openid-configuration" => Some(&st.discovery_hits),
+        _ => None,
+    };
+    if let Some(c) = counter {
+        c.fetch_add(1, Ordering::SeqCst);
+    }
+    let reply = |status: u16, body: String, max_age: Option<u64>| {
+        let mut b = Response::builder().status(status).header("content-type", "application/json");
+        if let Some(m) = max_age {
+            b = b.header("cache-control", format!("public, max-age={m}"));
+        }
+        b.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    };
+    Ok(match (mode, path.as_str()) {
+        (Mode::Failing, _) => reply(503, "{\"error\":\"unavailable\"}".into(), None),
+        (Mode::Garbage, _) => reply(200, "<html>not json</html>".into(), None),
+        (Mode::Up, "/jwks.json") => {
+            let body = st.jwks.lock().unwrap_or_else(|e| e.into_inner()).to_string();
+            let max_age = *st.max_age.lock().unwrap_or_else(|e| e.into_inner());
+            reply(200, body, max_age)
+        }
+        (Mode::Up, "/.well-known/openid-configuration") => {
+            let issuer = format!("http://{addr}");
+            let doc = json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}/jwks.json"),
+                "token_endpoint": format!("{issuer}/token"),
+                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            });
+            reply(200, doc.to_string(), None)
+        }
+        _ => reply(404, "{\"error\":\"not_found\"}".into(), None),
+    })
+}
