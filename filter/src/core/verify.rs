@@ -14,6 +14,11 @@ use super::jwk::KeyMaterial;
 /// signature of the wrong length; never panics.
 pub fn verify(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> bool {
     fn with<A: Algorithm>(a: &A, key: &A::VerifyingKey, message: &[u8], sig: &[u8]) -> bool {
+        // jwt-compact's fixed-size signatures (HMAC) panic on a wrong length
+        // in try_from_slice: its own decoder checks LENGTH first, so do we.
+        if A::Signature::LENGTH.is_some_and(|n| n.get() != sig.len()) {
+            return false;
+        }
         match A::Signature::try_from_slice(sig) {
             Ok(s) => a.verify_signature(&s, key, message),
             Err(_) => false,
@@ -44,5 +49,28 @@ pub fn verify(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> 
         (Alg::Hs384, KeyMaterial::Oct(k)) => with(&Hs384, &Hs384Key::new(k), message, signature),
         (Alg::Hs512, KeyMaterial::Oct(k)) => with(&Hs512, &Hs512Key::new(k), message, signature),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_length_signatures_are_false_not_panics() {
+        let key = KeyMaterial::Oct(vec![7; 64]);
+        for alg in [Alg::Hs256, Alg::Hs384, Alg::Hs512] {
+            for len in [0, 1, 31, 33, 47, 49, 63, 65, 1000] {
+                assert!(!verify(alg, &key, b"msg", &vec![0; len]), "{alg:?} {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn key_type_mismatch_is_false() {
+        let key = KeyMaterial::Oct(vec![7; 64]);
+        for alg in [Alg::Rs256, Alg::Ps256, Alg::Es256, Alg::Es384, Alg::EdDsa] {
+            assert!(!verify(alg, &key, b"msg", &[0; 64]));
+        }
     }
 }
