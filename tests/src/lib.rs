@@ -2,4 +2,5 @@
 #![deny(missing_docs)]
 
 pub mod host;
+pub mod peers;
 pub mod wasm;
