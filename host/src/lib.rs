@@ -2,6 +2,7 @@
 //! an upstream.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod admin;
 pub mod config;
 pub mod metrics;

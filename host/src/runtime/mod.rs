@@ -5,17 +5,36 @@
 //! layer (`crate::proxy`: sockets, TLS, routing, upstream clients). The proxy
 //! layer only uses the items declared here.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
+use wasmtime::{Config, Engine, Linker};
 
+use crate::abi::foreign::ForeignFunctions;
+use crate::abi::queues::QueueOwner;
 use crate::metrics::Metrics;
+
+pub(crate) mod shared;
+pub(crate) mod state;
+mod stream;
+pub(crate) mod vm;
+mod worker;
+
+pub use vm::{AbiVersion, CRASH_METRIC};
+
+use shared::ProcessState;
+use state::PluginShared;
+use vm::{CompiledPlugin, PluginSlot, Vm, VmState, EPOCH_TICK};
+use worker::SlotRef;
 
 /// Error type carried by bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -121,7 +140,12 @@ pub trait CalloutClient: Send + Sync + 'static {
     /// Whether `cluster` is configured (`http_call` answers BAD_ARGUMENT if not).
     fn has_cluster(&self, cluster: &str) -> bool;
     /// Sends a fully buffered request to `cluster` and reads the whole answer.
-    fn call(&self, cluster: &str, request: http::Request<Bytes>, timeout: Duration) -> CalloutFuture;
+    fn call(
+        &self,
+        cluster: &str,
+        request: http::Request<Bytes>,
+        timeout: Duration,
+    ) -> CalloutFuture;
 }
 
 /// Errors that stop the host from starting (or `check` from passing).
@@ -151,7 +175,49 @@ pub enum RuntimeError {
 
 /// Process-wide, `Send + Sync`: engine, compiled modules, shared data, queues.
 pub struct Runtime {
-    _private: (),
+    engine: Engine,
+    plugins: Vec<Arc<CompiledPlugin>>,
+    _ticker: EpochTicker,
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] so that callbacks past
+/// their CPU limit are interrupted. Stops when the runtime is dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => return,
+                    }
+                }
+            })
+            .ok();
+        if handle.is_none() {
+            tracing::error!("cannot start the epoch thread: wasm CPU limits are not enforced");
+        }
+        EpochTicker { stop, handle }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 impl Runtime {
@@ -161,14 +227,71 @@ impl Runtime {
         callouts: Arc<dyn CalloutClient>,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, RuntimeError> {
-        let _ = (plugins, callouts, metrics);
-        todo!("runtime")
+        Self::with_foreign_functions(plugins, callouts, metrics, ForeignFunctions::default())
+    }
+
+    /// Like [`Runtime::new`], with native functions modules may call through
+    /// `proxy_call_foreign_function`.
+    pub fn with_foreign_functions(
+        plugins: Vec<PluginSpec>,
+        callouts: Arc<dyn CalloutClient>,
+        metrics: Arc<Metrics>,
+        foreign: ForeignFunctions,
+    ) -> Result<Arc<Self>, RuntimeError> {
+        let internal = |plugin: &str, reason: String| RuntimeError::Load {
+            plugin: plugin.to_string(),
+            path: PathBuf::new(),
+            reason,
+        };
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine =
+            Engine::new(&config).map_err(|e| internal("*", format!("wasm engine: {e:#}")))?;
+        let mut linker: Linker<state::HostState> = Linker::new(&engine);
+        crate::abi::add_to_linker(&mut linker)
+            .map_err(|e| internal("*", format!("host functions: {e:#}")))?;
+        let process = Arc::new(ProcessState {
+            shared_data: Mutex::default(),
+            queues: Mutex::default(),
+            metric_ids: Mutex::default(),
+            metrics: metrics.clone(),
+            callouts,
+            foreign,
+        });
+        let mut compiled = Vec::with_capacity(plugins.len());
+        for (index, spec) in plugins.into_iter().enumerate() {
+            // Count from zero so the crash metric is visible before any crash.
+            metrics.inc_counter(CRASH_METRIC, &[("plugin", &spec.name)], 0);
+            let shared = Arc::new(PluginShared {
+                spec,
+                index,
+                process: process.clone(),
+            });
+            compiled.push(Arc::new(vm::compile(&engine, &linker, shared)?));
+        }
+        let ticker = EpochTicker::start(&engine);
+        Ok(Arc::new(Runtime {
+            engine,
+            plugins: compiled,
+            _ticker: ticker,
+        }))
     }
 
     /// Instantiates every plugin once, runs start-up and `on_configure`, then
     /// drops the instances (`oauth-host check`).
     pub fn check(&self) -> Result<(), RuntimeError> {
-        todo!("runtime")
+        for plugin in &self.plugins {
+            drop(Vm::start(&self.engine, plugin, None)?);
+        }
+        Ok(())
+    }
+
+    /// ABI version of each plugin's module, in chain order.
+    pub fn abi_versions(&self) -> Vec<(String, AbiVersion)> {
+        self.plugins
+            .iter()
+            .map(|p| (p.shared.spec.name.clone(), p.abi))
+            .collect()
     }
 }
 
@@ -176,21 +299,58 @@ impl Runtime {
 /// thread inside a `tokio::task::LocalSet`: it spawns the worker's tick and
 /// queue tasks with `spawn_local`.
 pub struct WorkerChain {
-    _private: (),
+    slots: Vec<SlotRef>,
+    worker_id: usize,
+    _runtime: Arc<Runtime>,
 }
 
 impl WorkerChain {
     /// Instantiates every plugin for worker `worker_id` and runs start-up and
     /// `on_configure`. An error here must stop the host.
     pub fn start(runtime: Arc<Runtime>, worker_id: usize) -> Result<Rc<Self>, RuntimeError> {
-        let _ = (runtime, worker_id);
-        todo!("runtime")
+        let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+        let mut slots = Vec::with_capacity(runtime.plugins.len());
+        for (plugin_index, compiled) in runtime.plugins.iter().enumerate() {
+            let owner = QueueOwner {
+                worker_id,
+                plugin_index,
+                sender: sender.clone(),
+            };
+            let vm = Vm::start(&runtime.engine, compiled, Some(owner.clone()))?;
+            slots.push(Rc::new(RefCell::new(PluginSlot {
+                engine: runtime.engine.clone(),
+                compiled: compiled.clone(),
+                queue_owner: Some(owner),
+                state: VmState::Running(Box::new(vm)),
+                generation: 1,
+                crashes_in_row: 0,
+                tick_epoch: 0,
+            })));
+        }
+        for slot in &slots {
+            worker::after_start(slot);
+        }
+        tokio::task::spawn_local(worker::run_queue_events(
+            slots.iter().map(Rc::downgrade).collect(),
+            events,
+        ));
+        Ok(Rc::new(WorkerChain {
+            slots,
+            worker_id,
+            _runtime: runtime,
+        }))
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> usize {
+        self.worker_id
     }
 
     /// A new HTTP stream (one request/response exchange) through the chain.
     pub fn new_stream(self: &Rc<Self>, connection: Arc<ConnectionInfo>) -> HttpStream {
-        let _ = connection;
-        todo!("runtime")
+        HttpStream {
+            driver: stream::StreamDriver::new(stream::StreamShared::new(&self.slots, connection)),
+        }
     }
 }
 
@@ -208,7 +368,7 @@ pub enum RequestVerdict {
 /// One request/response exchange through a worker's chain. Dropping it ends
 /// the stream (`proxy_on_done`, `proxy_on_log`, `proxy_on_delete`).
 pub struct HttpStream {
-    _private: (),
+    driver: stream::StreamDriver,
 }
 
 impl HttpStream {
@@ -216,14 +376,12 @@ impl HttpStream {
     /// headers may go upstream (waiting for paused plugins: callouts,
     /// body buffering) or a reply has been decided.
     pub async fn on_request(&mut self, request: http::Request<Body>) -> RequestVerdict {
-        let _ = request;
-        todo!("runtime")
+        self.driver.on_request(request).await
     }
 
     /// Runs the upstream's (or the proxy's own 502/503/504) response through
     /// every plugin's response phase, in reverse order.
     pub async fn on_response(&mut self, response: http::Response<Body>) -> http::Response<Body> {
-        let _ = response;
-        todo!("runtime")
+        self.driver.on_response(response).await
     }
 }
