@@ -221,11 +221,13 @@ impl Drop for Scratch {
     }
 }
 
-/// Shell prologue run by `setsid sh -c`: starts a watchdog that kills the
-/// whole process group (`kill 0`) once the test process (`$1`) is gone, then
-/// `exec`s the real program (`$2 ...`), which keeps the group leader's pid.
-const WATCHDOG: &str = r#"p=$1; shift
-( while kill -0 "$p" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+/// Shell prologue run by `setsid sh -c`: starts a watchdog that, once the
+/// test process (`$1`) is gone (killed before its drops could run), removes
+/// the scratch directory (`$2`) and kills the whole process group (`kill 0`);
+/// then `exec`s the real program (`$3 ...`), which keeps the group leader's
+/// pid.
+const WATCHDOG: &str = r#"p=$1; d=$2; shift 2
+( while kill -0 "$p" 2>/dev/null; do sleep 1; done; rm -rf "$d"; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
 exec "$@""#;
 
 /// A child process leading its own session and process group; its stdout
@@ -236,7 +238,9 @@ struct Group {
 }
 
 impl Group {
-    fn spawn(program: &Path, args: &[String], cwd: &Path, log: PathBuf) -> Group {
+    /// Runs `program` in `scratch` (removed by the watchdog if the test
+    /// process dies), logging to `log`.
+    fn spawn(program: &Path, args: &[String], scratch: &Path, log: PathBuf) -> Group {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new("setsid")
@@ -245,9 +249,10 @@ impl Group {
             .arg(WATCHDOG)
             .arg("sh")
             .arg(std::process::id().to_string())
+            .arg(scratch)
             .arg(program)
             .args(args)
-            .current_dir(cwd)
+            .current_dir(scratch)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -575,7 +580,7 @@ impl AuthServer {
         }
         self.starts += 1;
         let log = self.dir.0.join(format!("as-{}.log", self.starts));
-        let mut process = Group::spawn(&node_bin(), &args, &as_dir(), log);
+        let mut process = Group::spawn(&node_bin(), &args, &self.dir.0, log);
         let ready = wait_until(
             "authorization server",
             &mut process,
