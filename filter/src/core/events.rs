@@ -93,7 +93,7 @@ impl AuditEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Log this audit line at info level.
-    Audit(AuditEvent),
+    Audit(Box<AuditEvent>),
     /// Increment this counter.
     Metric(Metric),
     /// Log this line.

@@ -318,7 +318,7 @@ impl Filter {
                 claims::short_str(c, "client_id").or_else(|| claims::short_str(c, "azp"));
             ev.tracking_id = claims::short_str(c, &self.cfg.raw.audit.tracking_id_claim);
         }
-        self.events.push(Event::Audit(ev));
+        self.events.push(Event::Audit(Box::new(ev)));
     }
 }
 
