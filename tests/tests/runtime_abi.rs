@@ -230,6 +230,24 @@ fn body_streams_through_unchanged_otherwise() {
     });
 }
 
+#[test]
+fn trailers_pass_through_the_trailers_callback() {
+    let (rt, _) = runtime(vec![spec("abi", "{}")]);
+    run(async {
+        let chain = WorkerChain::start(rt, 0).unwrap();
+        let mut stream = chain.new_stream(conn());
+        let body = chunked_with_trailers(&["a", "b"], &[("grpc-status", "0")]);
+        let req = forwarded(stream.on_request(request("POST", "/echo", &[], body)).await);
+        let collected = http_body_util::BodyExt::collect(req.into_body())
+            .await
+            .unwrap();
+        let trailers = collected.trailers().cloned().expect("trailers forwarded");
+        assert_eq!(trailers["grpc-status"], "0");
+        assert_eq!(trailers["x-abi-trailer"], "seen");
+        assert_eq!(collected.to_bytes(), "ab");
+    });
+}
+
 async fn local_text(chain: &Rc<WorkerChain>, path: &str) -> (u16, String) {
     let mut stream = chain.new_stream(conn());
     let resp = responded(stream.on_request(get(path)).await);

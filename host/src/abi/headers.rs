@@ -10,6 +10,9 @@ use super::memory::{read_bytes, return_bytes, tri, HostResult};
 use super::{MapType, Status};
 use crate::runtime::state::HostState;
 
+/// Header pairs as raw bytes.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// An ordered multi-map of header names (lower case) to values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderList(pub Vec<(Vec<u8>, Vec<u8>)>);
@@ -83,7 +86,7 @@ pub fn encode_map(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
 
 /// Parses the proxy-wasm map format. An empty input is an empty map.
 /// Truncated or inconsistent input is refused.
-pub fn decode_map(bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Status> {
+pub fn decode_map(bytes: &[u8]) -> Result<Pairs, Status> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }

@@ -259,12 +259,11 @@ impl Runtime {
             foreign,
         });
         let mut compiled = Vec::with_capacity(plugins.len());
-        for (index, spec) in plugins.into_iter().enumerate() {
+        for spec in plugins {
             // Count from zero so the crash metric is visible before any crash.
             metrics.inc_counter(CRASH_METRIC, &[("plugin", &spec.name)], 0);
             let shared = Arc::new(PluginShared {
                 spec,
-                index,
                 process: process.clone(),
             });
             compiled.push(Arc::new(vm::compile(&engine, &linker, shared)?));

@@ -93,7 +93,6 @@ pub(crate) struct CallResponse {
 /// Facts about one plugin, shared by all its instances.
 pub(crate) struct PluginShared {
     pub spec: PluginSpec,
-    pub index: usize,
     pub process: Arc<ProcessState>,
 }
 

@@ -209,6 +209,7 @@ struct StageRun {
     input: Vec<u8>,
     input_eos: bool,
     eos_called: bool,
+    trailers_called: bool,
     body_continue: bool,
     eos_flushed: bool,
 }
@@ -245,6 +246,7 @@ impl Pipeline {
                 input: Vec::new(),
                 input_eos: false,
                 eos_called: false,
+                trailers_called: false,
                 body_continue: false,
                 eos_flushed: false,
             })
@@ -429,6 +431,28 @@ impl Pipeline {
             // A resume during the callback still counts.
             self.runs[pos].body_continue = action == 0 || self.take_resume_peek(stage);
             progress = true;
+            if eos && !self.runs[pos].trailers_called {
+                self.runs[pos].trailers_called = true;
+                let n = self.num_trailers();
+                if n > 0 {
+                    // Trailers may be read and edited here; a pause from the
+                    // trailers callback is not supported and counts as Continue.
+                    let result = stage.call(|ex, store| {
+                        let f = match dir {
+                            Dir::Request => &ex.on_request_trailers,
+                            Dir::Response => &ex.on_response_trailers,
+                        };
+                        match f {
+                            Some(f) => f.call(store, (ctx, n)),
+                            None => Ok(0),
+                        }
+                    });
+                    self.check()?;
+                    if result.is_err() {
+                        return self.crashed(stage);
+                    }
+                }
+            }
         }
         let run = &self.runs[pos];
         if run.headers == HeadersState::Passed && run.body_continue {
@@ -443,6 +467,14 @@ impl Pipeline {
             }
         }
         Ok(progress)
+    }
+
+    fn num_trailers(&self) -> i32 {
+        let http = self.shared.http.borrow();
+        match self.dir {
+            Dir::Request => http.request_trailers.len() as i32,
+            Dir::Response => http.response_trailers.len() as i32,
+        }
     }
 
     fn take_resume_peek(&self, stage: &Stage) -> bool {

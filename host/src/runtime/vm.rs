@@ -40,6 +40,7 @@ type F1R = TypedFunc<i32, i32>;
 type F2 = TypedFunc<(i32, i32), ()>;
 type F2R = TypedFunc<(i32, i32), i32>;
 type F3R = TypedFunc<(i32, i32, i32), i32>;
+type F5 = TypedFunc<(i32, i32, i32, i32, i32), ()>;
 
 /// The module's proxy-wasm exports (missing callbacks are skipped).
 pub(crate) struct Exports {
@@ -57,7 +58,7 @@ pub(crate) struct Exports {
     pub on_delete: Option<F1>,
     pub on_tick: Option<F1>,
     pub on_queue_ready: Option<F2>,
-    pub on_http_call_response: Option<TypedFunc<(i32, i32, i32, i32, i32), ()>>,
+    pub on_http_call_response: Option<F5>,
 }
 
 impl Exports {

@@ -89,17 +89,28 @@ fn start_after_call(slot: &SlotRef, after: AfterCall) {
         return;
     }
     for callout in after.callouts {
-        tokio::task::spawn_local(run_callout(Rc::downgrade(slot), after.generation, callout));
+        spawn_on_worker(run_callout(Rc::downgrade(slot), after.generation, callout));
     }
     if let Some((period, epoch)) = after.tick {
         if !period.is_zero() {
-            tokio::task::spawn_local(run_ticks(
+            spawn_on_worker(run_ticks(
                 Rc::downgrade(slot),
                 after.generation,
                 epoch,
                 period,
             ));
         }
+    }
+}
+
+/// Spawns on the worker's `LocalSet`. Outside of one (a stream dropped while
+/// the worker shuts down) the work is dropped instead of panicking.
+fn spawn_on_worker(task: impl std::future::Future<Output = ()> + 'static) {
+    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tokio::task::spawn_local(task);
+    }));
+    if spawned.is_err() {
+        tracing::warn!("wasm callout or timer dropped: worker is shutting down");
     }
 }
 

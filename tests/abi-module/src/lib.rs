@@ -8,7 +8,8 @@
 //! NOT trusted; the module adds `x-abi-vm-instance: <random id of this VM
 //! instance>` to responses (upstream and local ones) so tests can tell
 //! workers/instances apart. Counter `abi_test_streams_logged_total` is
-//! incremented in `on_log` (once per finished stream).
+//! incremented in `on_log` (once per finished stream). Request trailers, when
+//! present, get `x-abi-trailer: seen` added (`on_request_trailers`).
 //!
 //! By `request.url_path` (query parameters from `request.query`):
 //! - `/local?status=N` → `send_local_response(N, [x-local: 1], "local")`.
@@ -445,6 +446,11 @@ impl HttpContext for AbiHttp {
         }
         let body = self.get_http_request_body(0, size).unwrap_or_default();
         self.set_http_request_body(0, size, &body.to_ascii_uppercase());
+        Action::Continue
+    }
+
+    fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        self.add_http_request_trailer("x-abi-trailer", "seen");
         Action::Continue
     }
 

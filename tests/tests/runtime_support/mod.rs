@@ -129,10 +129,30 @@ pub fn full(data: &str) -> Body {
 
 /// A body that streams `chunks` one frame at a time.
 pub fn chunked(chunks: &[&str]) -> Body {
-    ChunkBody(chunks.iter().map(|c| Bytes::from(c.to_string())).collect()).boxed_unsync()
+    ChunkBody(
+        chunks.iter().map(|c| Bytes::from(c.to_string())).collect(),
+        None,
+    )
+    .boxed_unsync()
 }
 
-struct ChunkBody(std::collections::VecDeque<Bytes>);
+/// Like [`chunked`], ending with a trailers frame.
+pub fn chunked_with_trailers(chunks: &[&str], trailers: &[(&str, &str)]) -> Body {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in trailers {
+        map.append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    ChunkBody(
+        chunks.iter().map(|c| Bytes::from(c.to_string())).collect(),
+        Some(map),
+    )
+    .boxed_unsync()
+}
+
+struct ChunkBody(std::collections::VecDeque<Bytes>, Option<http::HeaderMap>);
 
 impl hyper::body::Body for ChunkBody {
     type Data = Bytes;
@@ -142,11 +162,14 @@ impl hyper::body::Body for ChunkBody {
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
+        if let Some(b) = self.0.pop_front() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(b))));
+        }
+        std::task::Poll::Ready(self.1.take().map(|t| Ok(hyper::body::Frame::trailers(t))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.1.is_none()
     }
 }
 
