@@ -70,12 +70,16 @@ pub fn respond(
     let (status, content_type, body) = match (method, path) {
         (&Method::GET, "/ready") => match state.get() {
             Lifecycle::Ready => (StatusCode::OK, "text/plain", Bytes::from_static(b"ready\n")),
-            Lifecycle::Starting => {
-                (StatusCode::SERVICE_UNAVAILABLE, "text/plain", Bytes::from_static(b"starting\n"))
-            }
-            Lifecycle::Draining => {
-                (StatusCode::SERVICE_UNAVAILABLE, "text/plain", Bytes::from_static(b"draining\n"))
-            }
+            Lifecycle::Starting => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                Bytes::from_static(b"starting\n"),
+            ),
+            Lifecycle::Draining => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                Bytes::from_static(b"draining\n"),
+            ),
         },
         (&Method::GET, "/metrics") => (
             StatusCode::OK,
@@ -87,13 +91,18 @@ pub fn respond(
             "text/plain",
             Bytes::from_static(b"method not allowed\n"),
         ),
-        _ => (StatusCode::NOT_FOUND, "text/plain", Bytes::from_static(b"not found\n")),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            Bytes::from_static(b"not found\n"),
+        ),
     };
     let mut response = http::Response::new(Full::new(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     response
 }
 

@@ -89,20 +89,25 @@ impl Server {
             let specs = config.plugin_specs()?;
             let (callouts, metrics) = (pools.clone(), metrics.clone());
             // Compiling modules takes a while: keep it off the caller's runtime.
-            let compiled = tokio::task::spawn_blocking(move || Runtime::new(specs, callouts, metrics))
-                .await
-                .map_err(|e| RuntimeError::Start {
-                    plugin: String::new(),
-                    phase: "compile",
-                    reason: e.to_string(),
-                })??;
+            let compiled =
+                tokio::task::spawn_blocking(move || Runtime::new(specs, callouts, metrics))
+                    .await
+                    .map_err(|e| RuntimeError::Start {
+                        plugin: String::new(),
+                        phase: "compile",
+                        reason: e.to_string(),
+                    })??;
             Some(compiled)
         };
 
         let bind = |what: String, address: SocketAddr| {
             std::net::TcpListener::bind(address)
                 .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .map_err(|source| StartError::Bind { what, address, source })
+                .map_err(|source| StartError::Bind {
+                    what,
+                    address,
+                    source,
+                })
         };
         let mut listeners = Vec::new();
         for (i, listener) in config.listeners.iter().enumerate() {
@@ -117,7 +122,11 @@ impl Server {
             .map(|l| l.local_addr())
             .collect::<Result<Vec<_>, _>>()
             .map_err(StartError::Thread)?;
-        let admin_addr = admin.as_ref().map(|l| l.local_addr()).transpose().map_err(StartError::Thread)?;
+        let admin_addr = admin
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()
+            .map_err(StartError::Thread)?;
 
         let shared = Arc::new(WorkerShared {
             runtime,
@@ -184,7 +193,15 @@ impl Server {
         let control = std::thread::Builder::new()
             .name("oauth-host-control".into())
             .spawn(move || {
-                control(listeners, admin, senders, control_state, metrics, stop_rx, admin_stop_rx);
+                control(
+                    listeners,
+                    admin,
+                    senders,
+                    control_state,
+                    metrics,
+                    stop_rx,
+                    admin_stop_rx,
+                );
                 let _ = done_tx.send(());
             })
             .map_err(StartError::Thread)?;
@@ -211,7 +228,10 @@ fn control(
     stop: watch::Receiver<bool>,
     admin_stop: watch::Receiver<bool>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             warn!("cannot start the control runtime: {e}");
@@ -220,7 +240,12 @@ fn control(
     };
     runtime.block_on(async move {
         let admin_task = admin.and_then(|admin| match TcpListener::from_std(admin) {
-            Ok(admin) => Some(tokio::spawn(admin::serve(admin, state.clone(), metrics, admin_stop))),
+            Ok(admin) => Some(tokio::spawn(admin::serve(
+                admin,
+                state.clone(),
+                metrics,
+                admin_stop,
+            ))),
             Err(e) => {
                 warn!("admin listener: {e}");
                 None
@@ -237,7 +262,13 @@ fn control(
                     continue;
                 }
             };
-            acceptors.push(tokio::spawn(accept(index, listener, workers.clone(), next.clone(), stop.clone())));
+            acceptors.push(tokio::spawn(accept(
+                index,
+                listener,
+                workers.clone(),
+                next.clone(),
+                stop.clone(),
+            )));
         }
         for acceptor in acceptors {
             let _ = acceptor.await;
@@ -272,7 +303,14 @@ async fn accept(
                     }
                 };
                 let worker = next.fetch_add(1, Ordering::Relaxed) % workers.len();
-                if workers[worker].send(Accepted { stream, listener: index, peer }).is_err() {
+                if workers[worker]
+                    .send(Accepted {
+                        stream,
+                        listener: index,
+                        peer,
+                    })
+                    .is_err()
+                {
                     debug!(worker, "worker gone; connection dropped");
                 }
             }

@@ -20,7 +20,10 @@ impl Drop for Dir {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_oauth-host")).args(args).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_oauth-host"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -36,13 +39,18 @@ fn bad_config_is_one_line_naming_the_field() {
     let bad = GOOD.replace("http://127.0.0.1:1", "127.0.0.1:1");
     let path = dir.0.join("bad.yaml");
     std::fs::write(&path, bad).unwrap();
-    for args in [vec!["--config", path.to_str().unwrap()], vec!["check", "--config", path.to_str().unwrap()]] {
+    for args in [
+        vec!["--config", path.to_str().unwrap()],
+        vec!["check", "--config", path.to_str().unwrap()],
+    ] {
         let (code, stdout, stderr) = run(&args);
         assert_ne!(code, 0, "{args:?} succeeded");
         assert!(stdout.is_empty(), "{stdout}");
         assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
         assert!(
-            stderr.starts_with("config error: clusters[0].address: must start with http:// or https://"),
+            stderr.starts_with(
+                "config error: clusters[0].address: must start with http:// or https://"
+            ),
             "{stderr}"
         );
     }
@@ -53,7 +61,10 @@ fn missing_config_file() {
     let (code, _, stderr) = run(&["check", "--config", "/nonexistent/oauth-host.yaml"]);
     assert_ne!(code, 0);
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-    assert!(stderr.starts_with("config error: cannot read config file /nonexistent/oauth-host.yaml"), "{stderr}");
+    assert!(
+        stderr.starts_with("config error: cannot read config file /nonexistent/oauth-host.yaml"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -63,5 +74,8 @@ fn check_accepts_a_good_config() {
     std::fs::write(&path, GOOD).unwrap();
     let (code, stdout, stderr) = run(&["check", "--config", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.starts_with("config ok: 1 listener(s), 1 route(s), 1 cluster(s), 0 plugin(s)"), "{stdout}");
+    assert!(
+        stdout.starts_with("config ok: 1 listener(s), 1 route(s), 1 cluster(s), 0 plugin(s)"),
+        "{stdout}"
+    );
 }

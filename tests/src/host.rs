@@ -67,6 +67,10 @@ pub struct Pki {
     pub client_der: CertificateDer<'static>,
     /// PKCS#8 DER of the client key.
     pub client_key_der: Vec<u8>,
+    /// DER of the server certificate.
+    pub server_der: CertificateDer<'static>,
+    /// PKCS#8 DER of the server key.
+    pub server_key_der: Vec<u8>,
     /// Subject of the client certificate, RFC 2253.
     pub client_subject: &'static str,
     /// URI SAN of the client certificate.
@@ -80,26 +84,38 @@ impl Pki {
         let ca_key = rcgen::KeyPair::generate().expect("CA key");
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "oauth-tests CA");
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "oauth-tests CA");
         let ca = ca_params.self_signed(&ca_key).expect("CA cert");
 
         let server_key = rcgen::KeyPair::generate().expect("server key");
         let mut server_params =
             rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
                 .expect("server params");
-        server_params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-        let server = server_params.signed_by(&server_key, &ca, &ca_key).expect("server cert");
+        server_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        let server = server_params
+            .signed_by(&server_key, &ca, &ca_key)
+            .expect("server cert");
 
         let client_key = rcgen::KeyPair::generate().expect("client key");
         let mut client_params =
             rcgen::CertificateParams::new(vec!["client.test".to_string()]).expect("client params");
         client_params.distinguished_name = rcgen::DistinguishedName::new();
-        client_params.distinguished_name.push(rcgen::DnType::OrganizationName, "oauth-tests");
-        client_params.distinguished_name.push(rcgen::DnType::CommonName, "client-1");
+        client_params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "oauth-tests");
+        client_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "client-1");
         client_params.subject_alt_names.push(rcgen::SanType::URI(
             rcgen::Ia5String::try_from("spiffe://test/client-1").expect("uri san"),
         ));
-        let client = client_params.signed_by(&client_key, &ca, &ca_key).expect("client cert");
+        let client = client_params
+            .signed_by(&client_key, &ca, &ca_key)
+            .expect("client cert");
 
         dir.write("ca.pem", ca.pem());
         dir.write("server.pem", server.pem());
@@ -110,6 +126,8 @@ impl Pki {
             ca_der: ca.der().clone(),
             client_der: client.der().clone(),
             client_key_der: client_key.serialize_der(),
+            server_der: server.der().clone(),
+            server_key_der: server_key.serialize_der(),
             client_subject: "CN=client-1,O=oauth-tests",
             client_uri_san: "spiffe://test/client-1",
             dir,
@@ -123,7 +141,11 @@ impl Pki {
 
     /// A client config trusting the CA, offering `alpn`, optionally
     /// presenting the client certificate.
-    pub fn client_config(&self, alpn: &[&str], with_client_cert: bool) -> Arc<rustls::ClientConfig> {
+    pub fn client_config(
+        &self,
+        alpn: &[&str],
+        with_client_cert: bool,
+    ) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der.clone()).expect("add CA");
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -168,6 +190,31 @@ pub struct Echo {
 impl Echo {
     /// Starts an echo upstream that names itself `name`.
     pub fn start(name: &str) -> Self {
+        Self::serve(name, None)
+    }
+
+    /// Starts an echo upstream over TLS (certificate for `localhost` and
+    /// 127.0.0.1 from `pki`, ALPN `h2` and `http/1.1`).
+    pub fn start_tls(name: &str, pki: &Pki) -> Self {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            pki.server_key_der.clone(),
+        ));
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![pki.server_der.clone()], key)
+        .expect("server cert");
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Self::serve(
+            name,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+    }
+
+    fn serve(name: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind echo");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("echo addr");
@@ -189,21 +236,45 @@ impl Echo {
                         _ = &mut stopped => return,
                     };
                     let name = name.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
                         let service = service_fn(move |request| echo(name.clone(), request));
-                        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
+                        let builder =
+                            hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                        let _ = match tls {
+                            None => {
+                                builder
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await
+                            }
+                            Some(tls) => match tls.accept(stream).await {
+                                Ok(stream) => {
+                                    builder
+                                        .serve_connection(TokioIo::new(stream), service)
+                                        .await
+                                }
+                                Err(_) => return,
+                            },
+                        };
                     });
                 }
             });
         });
-        Self { addr, stop: Some(stop), thread: Some(thread) }
+        Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `https://127.0.0.1:<port>` (for [`Echo::start_tls`]).
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr)
     }
 }
 
@@ -223,7 +294,11 @@ async fn echo(
     request: http::Request<hyper::body::Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     if let Some(ms) = query_param(&parts.uri, "delay_ms").and_then(|v| v.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -232,8 +307,12 @@ async fn echo(
     } else {
         let mut headers = serde_json::Map::new();
         for name in parts.headers.keys() {
-            let values: Vec<&str> =
-                parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+            let values: Vec<&str> = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
             headers.insert(name.to_string(), values.join(", ").into());
         }
         let json = serde_json::json!({
@@ -244,9 +323,10 @@ async fn echo(
             "body": String::from_utf8_lossy(&body),
         });
         let mut response = http::Response::new(Full::new(Bytes::from(json.to_string())));
-        response
-            .headers_mut()
-            .insert("content-type", http::HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("application/json"),
+        );
         response
     };
     response.headers_mut().insert(
@@ -254,7 +334,9 @@ async fn echo(
         http::HeaderValue::from_str(&name).unwrap_or(http::HeaderValue::from_static("echo")),
     );
     // A hop-by-hop header the proxy must not pass downstream.
-    response.headers_mut().insert("keep-alive", http::HeaderValue::from_static("timeout=30"));
+    response
+        .headers_mut()
+        .insert("keep-alive", http::HeaderValue::from_static("timeout=30"));
     Ok(response)
 }
 
@@ -276,8 +358,12 @@ impl Host {
     /// Parses `yaml` and starts the server; panics with the error otherwise.
     pub async fn start(yaml: &str, dir: &Path) -> Self {
         let config = Config::parse(yaml, dir).unwrap_or_else(|e| panic!("config: {e}\n{yaml}"));
-        let handle = Server::start(config).await.unwrap_or_else(|e| panic!("start: {e}"));
-        Self { handle: Some(handle) }
+        let handle = Server::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("start: {e}"));
+        Self {
+            handle: Some(handle),
+        }
     }
 
     /// Address of listener `index`.
@@ -287,7 +373,11 @@ impl Host {
 
     /// Address of the admin listener.
     pub fn admin(&self) -> SocketAddr {
-        self.handle.as_ref().expect("running").admin_addr().expect("admin listener configured")
+        self.handle
+            .as_ref()
+            .expect("running")
+            .admin_addr()
+            .expect("admin listener configured")
     }
 
     /// Graceful shutdown.
@@ -375,7 +465,12 @@ impl Conn {
     }
 
     /// TLS to `localhost`, with ALPN, optionally with the client certificate.
-    pub async fn tls(addr: SocketAddr, pki: &Pki, alpn: Alpn, client_cert: bool) -> Result<Self, String> {
+    pub async fn tls(
+        addr: SocketAddr,
+        pki: &Pki,
+        alpn: Alpn,
+        client_cert: bool,
+    ) -> Result<Self, String> {
         let protocols: &[&str] = match alpn {
             Alpn::H2 => &["h2"],
             Alpn::Http1 => &["http/1.1"],
@@ -383,7 +478,10 @@ impl Conn {
         let connector = tokio_rustls::TlsConnector::from(pki.client_config(protocols, client_cert));
         let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let name = ServerName::try_from("localhost").expect("server name");
-        let tls = connector.connect(name, stream).await.map_err(|e| e.to_string())?;
+        let tls = connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| e.to_string())?;
         let negotiated_h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         assert_eq!(negotiated_h2, alpn == Alpn::H2, "ALPN outcome");
         let authority = format!("localhost:{}", addr.port());
@@ -395,18 +493,24 @@ impl Conn {
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let sender = if h2 {
-            let (sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-                .await
-                .expect("h2 handshake");
+            let (sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                    .await
+                    .expect("h2 handshake");
             tokio::spawn(connection);
             Sender::H2(sender)
         } else {
-            let (sender, connection) =
-                hyper::client::conn::http1::handshake(io).await.expect("http1 handshake");
+            let (sender, connection) = hyper::client::conn::http1::handshake(io)
+                .await
+                .expect("http1 handshake");
             tokio::spawn(connection);
             Sender::H1(sender)
         };
-        Self { sender, authority, scheme }
+        Self {
+            sender,
+            authority,
+            scheme,
+        }
     }
 
     /// `GET path` with extra headers.
@@ -424,6 +528,9 @@ impl Conn {
     ) -> Result<Reply, String> {
         let mut builder = http::Request::builder().method(method);
         builder = match &self.sender {
+            Sender::H1(_) if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) => {
+                builder.uri(path)
+            }
             Sender::H1(_) => builder.uri(path).header("host", &self.authority),
             Sender::H2(_) => builder
                 .uri(format!("{}://{}{}", self.scheme, self.authority, path))
@@ -446,16 +553,27 @@ impl Conn {
         .map_err(|e| e.to_string())?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok(Reply { status: parts.status, headers: parts.headers, body, version: parts.version })
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            version: parts.version,
+        })
     }
 }
 
 /// `GET http://addr/path` on a fresh HTTP/1.1 connection.
 pub async fn get(addr: SocketAddr, path: &str) -> Reply {
-    Conn::http1(addr).await.get(path, &[]).await.expect("request")
+    Conn::http1(addr)
+        .await
+        .get(path, &[])
+        .await
+        .expect("request")
 }
 
 /// Runs `future` with a 30-second limit (tests never hang).
 pub async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(30), future).await.expect("test step timed out")
+    tokio::time::timeout(Duration::from_secs(30), future)
+        .await
+        .expect("test step timed out")
 }

@@ -40,19 +40,40 @@ async fn http1_proxy_sets_forwarding_headers_and_drops_hop_by_hop() {
     assert_eq!(seen["path"], "/some/path?q=1");
     assert_eq!(seen["body"], "hello");
     assert_eq!(reply.upstream_header("x-custom").as_deref(), Some("kept"));
-    assert_eq!(reply.upstream_header("x-private"), None, "connection-named header forwarded");
-    assert_eq!(reply.upstream_header("x-forwarded-for").as_deref(), Some("192.0.2.7, 127.0.0.1"));
-    assert_eq!(reply.upstream_header("x-forwarded-proto").as_deref(), Some("http"));
+    assert_eq!(
+        reply.upstream_header("x-private"),
+        None,
+        "connection-named header forwarded"
+    );
+    assert_eq!(
+        reply.upstream_header("x-forwarded-for").as_deref(),
+        Some("192.0.2.7, 127.0.0.1")
+    );
+    assert_eq!(
+        reply.upstream_header("x-forwarded-proto").as_deref(),
+        Some("http")
+    );
     let host_header = format!("{}", host.listener(0));
     assert_eq!(reply.upstream_header("host"), Some(host_header));
-    let id = reply.upstream_header("x-request-id").expect("x-request-id generated");
+    let id = reply
+        .upstream_header("x-request-id")
+        .expect("x-request-id generated");
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(reply.header("x-echo-name"), Some("backend"));
-    assert_eq!(reply.header("keep-alive"), None, "hop-by-hop response header passed");
+    assert_eq!(
+        reply.header("keep-alive"),
+        None,
+        "hop-by-hop response header passed"
+    );
 
     // Keep-alive: a second request on the same connection, with its own id kept.
-    let reply = within(conn.get("/again", &[("x-request-id", "given-id")])).await.unwrap();
-    assert_eq!(reply.upstream_header("x-request-id").as_deref(), Some("given-id"));
+    let reply = within(conn.get("/again", &[("x-request-id", "given-id")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.upstream_header("x-request-id").as_deref(),
+        Some("given-id")
+    );
     host.shutdown().await;
 }
 
@@ -62,14 +83,19 @@ async fn h2c_prior_knowledge() {
     let dir = TempDir::new("h2c");
     let host = Host::start(&plain_config(&echo.url()), dir.path()).await;
     let mut conn = Conn::h2c(host.listener(0)).await;
-    let reply = within(conn.get("/h2c", &[("x-custom", "1")])).await.unwrap();
+    let reply = within(conn.get("/h2c", &[("x-custom", "1")]))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200);
     assert_eq!(reply.version, http::Version::HTTP_2);
     let seen = reply.json();
     assert_eq!(seen["path"], "/h2c");
     // The upstream leg is HTTP/1.1 with an explicit host header.
     assert_eq!(seen["version"], "HTTP/1.1");
-    assert_eq!(reply.upstream_header("host"), Some(host.listener(0).to_string()));
+    assert_eq!(
+        reply.upstream_header("host"),
+        Some(host.listener(0).to_string())
+    );
     assert_eq!(reply.upstream_header("x-custom").as_deref(), Some("1"));
     host.shutdown().await;
 }
@@ -77,7 +103,10 @@ async fn h2c_prior_knowledge() {
 fn tls_config(pki: &Pki, upstream: &str, mode: &str) -> String {
     let client = match mode {
         "none" => String::new(),
-        mode => format!(", client_certificate: {mode}, client_ca: '{}'", pki.path("ca.pem")),
+        mode => format!(
+            ", client_certificate: {mode}, client_ca: '{}'",
+            pki.path("ca.pem")
+        ),
     };
     format!(
         "workers: 1\nlisteners:\n  - address: 127.0.0.1:0\n    tls: {{certificate: '{}', private_key: '{}'{client}}}\n\
@@ -93,12 +122,21 @@ async fn tls_with_alpn_h2_and_http1() {
     let pki = Pki::new();
     let host = Host::start(&tls_config(&pki, &echo.url(), "none"), pki.dir.path()).await;
     for alpn in [Alpn::H2, Alpn::Http1] {
-        let mut conn = within(Conn::tls(host.listener(0), &pki, alpn, false)).await.unwrap();
+        let mut conn = within(Conn::tls(host.listener(0), &pki, alpn, false))
+            .await
+            .unwrap();
         let reply = within(conn.get("/tls", &[])).await.unwrap();
         assert_eq!(reply.status, 200);
-        let expected = if alpn == Alpn::H2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 };
+        let expected = if alpn == Alpn::H2 {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        };
         assert_eq!(reply.version, expected);
-        assert_eq!(reply.upstream_header("x-forwarded-proto").as_deref(), Some("https"));
+        assert_eq!(
+            reply.upstream_header("x-forwarded-proto").as_deref(),
+            Some("https")
+        );
     }
     host.shutdown().await;
 }
@@ -108,7 +146,9 @@ async fn mtls_required_refuses_clients_without_certificate() {
     let echo = Echo::start("backend");
     let pki = Pki::new();
     let host = Host::start(&tls_config(&pki, &echo.url(), "required"), pki.dir.path()).await;
-    let mut conn = within(Conn::tls(host.listener(0), &pki, Alpn::H2, true)).await.unwrap();
+    let mut conn = within(Conn::tls(host.listener(0), &pki, Alpn::H2, true))
+        .await
+        .unwrap();
     assert_eq!(within(conn.get("/", &[])).await.unwrap().status, 200);
     // TLS 1.3: the server's refusal may only surface on the first request.
     let refused = match within(Conn::tls(host.listener(0), &pki, Alpn::Http1, false)).await {
@@ -125,7 +165,9 @@ async fn mtls_optional_serves_both() {
     let pki = Pki::new();
     let host = Host::start(&tls_config(&pki, &echo.url(), "optional"), pki.dir.path()).await;
     for cert in [true, false] {
-        let mut conn = within(Conn::tls(host.listener(0), &pki, Alpn::Http1, cert)).await.unwrap();
+        let mut conn = within(Conn::tls(host.listener(0), &pki, Alpn::Http1, cert))
+            .await
+            .unwrap();
         assert_eq!(within(conn.get("/", &[])).await.unwrap().status, 200);
     }
     host.shutdown().await;
@@ -157,7 +199,9 @@ async fn routes_by_host_and_prefix_first_match_wins() {
         ("other.test", "/", None),
     ];
     for (authority, path, expected) in cases {
-        let reply = within(conn.get(path, &[("host", authority)])).await.unwrap();
+        let reply = within(conn.get(path, &[("host", authority)]))
+            .await
+            .unwrap();
         match expected {
             Some(name) => {
                 assert_eq!(reply.status, 200, "{authority}{path}");
@@ -169,13 +213,21 @@ async fn routes_by_host_and_prefix_first_match_wins() {
             }
         }
     }
+    let reply = within(conn.get("/", &[("host", "api.test"), ("host", "a.wild.test")]))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 400, "two host headers accepted");
     host.shutdown().await;
 }
 
 #[tokio::test]
 async fn upstream_down_is_503() {
     let dir = TempDir::new("down");
-    let host = Host::start(&plain_config(&format!("http://127.0.0.1:{}", closed_port())), dir.path()).await;
+    let host = Host::start(
+        &plain_config(&format!("http://127.0.0.1:{}", closed_port())),
+        dir.path(),
+    )
+    .await;
     let reply = within(async { get(host.listener(0), "/").await }).await;
     assert_eq!(reply.status, 503);
     assert_eq!(reply.text(), "upstream unavailable\n");
@@ -191,7 +243,12 @@ async fn upstream_timeout_is_504() {
     assert_eq!(reply.status, 504);
     assert_eq!(reply.text(), "upstream request timeout\n");
     // A quick request on the same cluster still works.
-    assert_eq!(within(async { get(host.listener(0), "/").await }).await.status, 200);
+    assert_eq!(
+        within(async { get(host.listener(0), "/").await })
+            .await
+            .status,
+        200
+    );
     host.shutdown().await;
 }
 
@@ -211,7 +268,10 @@ async fn upstream_garbage_is_502() {
     let host = Host::start(&plain_config(&format!("http://{addr}")), dir.path()).await;
     let reply = within(async { get(host.listener(0), "/").await }).await;
     assert_eq!(reply.status, 502);
-    assert_eq!(reply.text(), "bad gateway: invalid response from upstream\n");
+    assert_eq!(
+        reply.text(),
+        "bad gateway: invalid response from upstream\n"
+    );
     host.shutdown().await;
     garbage.abort();
 }
@@ -223,21 +283,36 @@ async fn admin_ready_and_metrics() {
     let host = Host::start(&plain_config(&echo.url()), dir.path()).await;
     let ready = within(async { get(host.admin(), "/ready").await }).await;
     assert_eq!(ready.status, 200);
-    assert_eq!(within(async { get(host.listener(0), "/").await }).await.status, 200);
+    assert_eq!(
+        within(async { get(host.listener(0), "/").await })
+            .await
+            .status,
+        200
+    );
     let _ = within(async { get(host.listener(0), "/?delay_ms=1000").await }).await; // 504
     let metrics = within(async { get(host.admin(), "/metrics").await }).await;
     assert_eq!(metrics.status, 200);
-    assert_eq!(metrics.header("content-type"), Some("text/plain; version=0.0.4"));
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4")
+    );
     let text = metrics.text();
     assert!(
-        text.lines().any(|l| l.starts_with("oauth_host_requests_total{code_class=\"2xx\"}")),
+        text.lines()
+            .any(|l| l.starts_with("oauth_host_requests_total{code_class=\"2xx\"}")),
         "{text}"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("oauth_host_upstream_errors_total{") && l.contains("timeout")),
+        text.lines()
+            .any(|l| l.starts_with("oauth_host_upstream_errors_total{") && l.contains("timeout")),
         "{text}"
     );
-    assert_eq!(within(async { get(host.admin(), "/nope").await }).await.status, 404);
+    assert_eq!(
+        within(async { get(host.admin(), "/nope").await })
+            .await
+            .status,
+        404
+    );
     host.shutdown().await;
 }
 
@@ -255,10 +330,67 @@ async fn graceful_shutdown_drains_in_flight_request() {
     let shutdown = tokio::spawn(host.shutdown());
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Draining: not ready any more, and no new connections.
-    let ready = within(async { Conn::http1(admin).await.get("/ready", &[]).await }).await.unwrap();
+    let ready = within(async { Conn::http1(admin).await.get("/ready", &[]).await })
+        .await
+        .unwrap();
     assert_eq!(ready.status, 503);
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting");
-    let reply = within(in_flight).await.unwrap().expect("in-flight request failed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
+    );
+    let reply = within(in_flight)
+        .await
+        .unwrap()
+        .expect("in-flight request failed");
     assert_eq!(reply.status, 200);
     within(shutdown).await.unwrap();
+}
+
+#[tokio::test]
+async fn https_upstream_is_verified_against_the_cluster_ca() {
+    let pki = Pki::new();
+    let stranger = Pki::new();
+    let echo = Echo::start_tls("secure", &pki);
+    let config = |ca: &str, tls_extra: &str| {
+        format!(
+            "workers: 1\nlisteners: [{{address: 127.0.0.1:0}}]\nroutes: [{{cluster: backend}}]\n\
+             clusters: [{{name: backend, address: '{}', tls: {{ca: '{ca}'{tls_extra}}}}}]\n",
+            echo.https_url()
+        )
+    };
+    let cases = [
+        (pki.path("ca.pem"), ", sni: localhost", 200),
+        // The certificate names localhost and 127.0.0.1: the address's host verifies.
+        (pki.path("ca.pem"), "", 200),
+        (pki.path("ca.pem"), ", sni: other.test", 503),
+        (stranger.path("ca.pem"), ", sni: localhost", 503),
+        (
+            stranger.path("ca.pem"),
+            ", danger_accept_invalid_certificates: true",
+            200,
+        ),
+    ];
+    for (ca, extra, status) in cases {
+        let host = Host::start(&config(&ca, extra), pki.dir.path()).await;
+        let reply = within(async { get(host.listener(0), "/secure").await }).await;
+        assert_eq!(reply.status, status, "{extra}: {}", reply.text());
+        if status == 200 {
+            assert_eq!(reply.header("x-echo-name"), Some("secure"));
+            // ALPN offered h2 to the upstream, which accepted it.
+            assert_eq!(reply.json()["version"], "HTTP/2.0");
+        }
+        host.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn h2c_upstream_with_prior_knowledge() {
+    let echo = Echo::start("backend");
+    let dir = TempDir::new("h2c-up");
+    let yaml = plain_config(&echo.url()).replace("request_timeout: 300ms", "http2: true");
+    let host = Host::start(&yaml, dir.path()).await;
+    let reply = within(async { get(host.listener(0), "/x").await }).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["version"], "HTTP/2.0");
+    host.shutdown().await;
 }

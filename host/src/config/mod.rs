@@ -32,7 +32,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -56,7 +59,10 @@ pub struct Config {
     #[serde(default = "default_workers")]
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests (default 30s).
-    #[serde(default = "default_drain_timeout", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_drain_timeout",
+        deserialize_with = "units::duration"
+    )]
     pub drain_timeout: Duration,
     /// The admin listener (`/ready`, `/metrics`), if any.
     #[serde(default)]
@@ -197,10 +203,16 @@ pub struct ClusterConfig {
     /// `http://host:port` or `https://host:port`.
     pub address: ClusterAddress,
     /// TCP (and TLS) connect timeout (default 5s).
-    #[serde(default = "default_connect_timeout", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_connect_timeout",
+        deserialize_with = "units::duration"
+    )]
     pub connect_timeout: Duration,
     /// Time from sending the request to receiving the response headers (default 15s).
-    #[serde(default = "default_request_timeout", deserialize_with = "units::duration")]
+    #[serde(
+        default = "default_request_timeout",
+        deserialize_with = "units::duration"
+    )]
     pub request_timeout: Duration,
     /// Speak HTTP/2 with prior knowledge to an `http://` upstream (h2c).
     /// Over `https://` HTTP/2 is negotiated with ALPN.
@@ -271,22 +283,32 @@ impl ClusterAddress {
             match after {
                 "" => (host, default_port),
                 _ => {
-                    let port = after.strip_prefix(':').ok_or("expected `:port` after `]`")?;
-                    (host, port.parse().map_err(|_| format!("bad port `{port}`"))?)
+                    let port = after
+                        .strip_prefix(':')
+                        .ok_or("expected `:port` after `]`")?;
+                    (
+                        host,
+                        port.parse().map_err(|_| format!("bad port `{port}`"))?,
+                    )
                 }
             }
         } else {
             match rest.rsplit_once(':') {
-                Some((host, port)) => {
-                    (host, port.parse().map_err(|_| format!("bad port `{port}`"))?)
-                }
+                Some((host, port)) => (
+                    host,
+                    port.parse().map_err(|_| format!("bad port `{port}`"))?,
+                ),
                 None => (rest, default_port),
             }
         };
         if host.is_empty() {
             return Err("missing host".into());
         }
-        Ok(Self { tls, host: host.to_string(), port })
+        Ok(Self {
+            tls,
+            host: host.to_string(),
+            port,
+        })
     }
 
     /// `host:port` for a URI authority (IPv6 in brackets).
@@ -401,7 +423,10 @@ fn default_max_memory() -> u64 {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { callback_cpu: default_callback_cpu(), max_memory: default_max_memory() }
+        Self {
+            callback_cpu: default_callback_cpu(),
+            max_memory: default_max_memory(),
+        }
     }
 }
 
@@ -410,9 +435,14 @@ impl Config {
     /// it are resolved against its directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new("", format!("cannot read config file {}: {e}", path.display()))
+            ConfigError::new(
+                "",
+                format!("cannot read config file {}: {e}", path.display()),
+            )
         })?;
-        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Self::parse(&text, &base)
     }
 
@@ -463,7 +493,10 @@ impl Config {
             return Err(ConfigError::new("workers", "must be at least 1"));
         }
         if self.listeners.is_empty() {
-            return Err(ConfigError::new("listeners", "at least one listener is required"));
+            return Err(ConfigError::new(
+                "listeners",
+                "at least one listener is required",
+            ));
         }
         for (i, listener) in self.listeners.iter_mut().enumerate() {
             if listener.name.is_empty() {
@@ -505,10 +538,16 @@ impl Config {
                 ));
             }
             if cluster.connect_timeout.is_zero() {
-                return Err(ConfigError::new(field("connect_timeout"), "must be more than 0"));
+                return Err(ConfigError::new(
+                    field("connect_timeout"),
+                    "must be more than 0",
+                ));
             }
             if cluster.request_timeout.is_zero() {
-                return Err(ConfigError::new(field("request_timeout"), "must be more than 0"));
+                return Err(ConfigError::new(
+                    field("request_timeout"),
+                    "must be more than 0",
+                ));
             }
             match (&cluster.tls, cluster.address.tls) {
                 (Some(_), false) => {
@@ -570,7 +609,10 @@ impl Config {
         for (i, route) in self.routes.iter().enumerate() {
             let field = |name: &str| format!("routes[{i}].{name}");
             if !route.path_prefix.starts_with('/') {
-                return Err(ConfigError::new(field("path_prefix"), "must start with `/`"));
+                return Err(ConfigError::new(
+                    field("path_prefix"),
+                    "must start with `/`",
+                ));
             }
             let host = route.host.strip_prefix("*.").unwrap_or(&route.host);
             if route.host != "*" && (host.is_empty() || host.contains(['*', '/', ' '])) {
@@ -610,7 +652,10 @@ impl Config {
                 require_file(file, &field("configuration_file"))?;
             }
             if filter.limits.callback_cpu.is_zero() {
-                return Err(ConfigError::new(field("limits.callback_cpu"), "must be more than 0"));
+                return Err(ConfigError::new(
+                    field("limits.callback_cpu"),
+                    "must be more than 0",
+                ));
             }
             if filter.limits.max_memory < 64 * 1024 {
                 return Err(ConfigError::new(
@@ -685,7 +730,9 @@ fn yaml_message(text: &str, field: &str, location: Option<serde_yaml::Location>)
     let mut message = text;
     if let Some((prefix, rest)) = message.split_once(": ") {
         let path_like = !prefix.is_empty()
-            && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c));
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c));
         if path_like && field.starts_with(prefix) {
             message = rest;
         }
@@ -714,8 +761,14 @@ fn value_bytes(value: &serde_yaml::Value) -> Result<Bytes, String> {
 fn require_file(path: &Path, field: &str) -> Result<(), ConfigError> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => Ok(()),
-        Ok(_) => Err(ConfigError::new(field, format!("{} is not a file", path.display()))),
-        Err(e) => Err(ConfigError::new(field, format!("cannot read {}: {e}", path.display()))),
+        Ok(_) => Err(ConfigError::new(
+            field,
+            format!("{} is not a file", path.display()),
+        )),
+        Err(e) => Err(ConfigError::new(
+            field,
+            format!("cannot read {}: {e}", path.display()),
+        )),
     }
 }
 

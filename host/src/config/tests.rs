@@ -5,8 +5,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir()
-            .join(format!("oauth-host-config-{tag}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("oauth-host-config-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         for file in ["filter.wasm", "cert.pem", "key.pem", "ca.pem", "conf.json"] {
             std::fs::write(dir.join(file), b"x").unwrap();
@@ -56,7 +56,11 @@ fn minimal_config_gets_defaults() {
     assert_eq!(cluster.request_timeout, Duration::from_secs(15));
     assert_eq!(
         cluster.address,
-        ClusterAddress { tls: false, host: "127.0.0.1".into(), port: 3000 }
+        ClusterAddress {
+            tls: false,
+            host: "127.0.0.1".into(),
+            port: 3000
+        }
     );
     assert!(config.filters.is_empty());
     assert!(config.admin.is_none());
@@ -108,15 +112,24 @@ filters:
     let tls = config.listeners[0].tls.as_ref().unwrap();
     assert_eq!(tls.certificate, dir.0.join("cert.pem"));
     assert_eq!(tls.client_certificate, ClientCertificateMode::Optional);
-    assert_eq!(config.clusters[0].connect_timeout, Duration::from_millis(500));
+    assert_eq!(
+        config.clusters[0].connect_timeout,
+        Duration::from_millis(500)
+    );
     assert_eq!(config.clusters[0].request_timeout, Duration::from_secs(120));
     assert_eq!(config.clusters[0].address.port, 9443);
     let specs = config.plugin_specs().unwrap();
     assert_eq!(specs[0].module_path, dir.0.join("filter.wasm"));
     let conf: serde_json::Value = serde_json::from_slice(&specs[0].configuration).unwrap();
-    assert_eq!(conf, serde_json::json!({"audience": "api", "scopes": ["read", "write"]}));
+    assert_eq!(
+        conf,
+        serde_json::json!({"audience": "api", "scopes": ["read", "write"]})
+    );
     assert_eq!(&specs[0].vm_configuration[..], b"plain text");
-    assert_eq!(specs[0].environment, vec![("A".to_string(), "1".to_string())]);
+    assert_eq!(
+        specs[0].environment,
+        vec![("A".to_string(), "1".to_string())]
+    );
     assert_eq!(specs[0].callback_cpu_limit, Duration::from_millis(100));
     assert_eq!(specs[0].max_memory_bytes, 16 << 20);
     assert_eq!(specs[0].log_level, LogLevel::Debug);
@@ -242,11 +255,22 @@ fn cluster_addresses() {
     let parse = ClusterAddress::parse;
     assert_eq!(
         parse("https://[::1]:8443").unwrap(),
-        ClusterAddress { tls: true, host: "::1".into(), port: 8443 }
+        ClusterAddress {
+            tls: true,
+            host: "::1".into(),
+            port: 8443
+        }
     );
     assert_eq!(parse("https://[::1]").unwrap().authority(), "[::1]:443");
     assert_eq!(parse("http://a.b/").unwrap().authority(), "a.b:80");
-    for bad in ["a.b:80", "http://", "http://a/b", "http://a:x", "http://[::1", "http://u@h"] {
+    for bad in [
+        "a.b:80",
+        "http://",
+        "http://a/b",
+        "http://a:x",
+        "http://[::1",
+        "http://u@h",
+    ] {
         assert!(parse(bad).is_err(), "{bad} accepted");
     }
 }
@@ -265,5 +289,7 @@ fn route_matching() {
     assert!(route("*.example.com", "/").matches("a.example.com", "/"));
     assert!(!route("*.example.com", "/").matches("example.com", "/"));
     assert!(!route("*.example.com", "/").matches("aexample.com", "/"));
-    assert!(route("::1", "/").matches("[::1]:80", "/") || route("[::1]", "/").matches("[::1]:80", "/"));
+    assert!(
+        route("::1", "/").matches("[::1]:80", "/") || route("[::1]", "/").matches("[::1]:80", "/")
+    );
 }

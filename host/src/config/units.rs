@@ -38,7 +38,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `MiB` or `GiB`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let expected = || format!("`{text}` is not a size like 67108864 or \"64MiB\"");
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: u64 = number.parse().map_err(|_| expected())?;
     let multiplier: u64 = match unit.trim_start() {
@@ -101,7 +103,9 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("10us"), Ok(Duration::from_micros(10)));
-        for bad in ["", "1", "s", "1 s", "1sec", ".5s", "5.s", "-1s", "1.2.3s", "25h"] {
+        for bad in [
+            "", "1", "s", "1 s", "1sec", ".5s", "5.s", "-1s", "1.2.3s", "25h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
     }

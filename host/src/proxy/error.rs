@@ -61,5 +61,7 @@ pub fn text_response(status: StatusCode, text: &'static str) -> http::Response<B
 
 /// A complete body.
 pub fn full(bytes: Bytes) -> Body {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }

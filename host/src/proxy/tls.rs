@@ -49,7 +49,10 @@ fn read_roots(path: &Path, field: &str) -> Result<Arc<RootCertStore>, ConfigErro
     let mut roots = RootCertStore::empty();
     for cert in read_certs(path, field)? {
         roots.add(cert).map_err(|e| {
-            ConfigError::new(field, format!("bad CA certificate in {}: {e}", path.display()))
+            ConfigError::new(
+                field,
+                format!("bad CA certificate in {}: {e}", path.display()),
+            )
         })?;
     }
     Ok(Arc::new(roots))
@@ -75,8 +78,9 @@ pub fn server_config(
                 ClientCertificateMode::Optional => verifier.allow_unauthenticated(),
                 _ => verifier,
             };
-            let verifier =
-                verifier.build().map_err(|e| ConfigError::new(field("client_ca"), e.to_string()))?;
+            let verifier = verifier
+                .build()
+                .map_err(|e| ConfigError::new(field("client_ca"), e.to_string()))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
@@ -146,7 +150,12 @@ impl ServerCertVerifier for DangerAcceptAnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -155,7 +164,12 @@ impl ServerCertVerifier for DangerAcceptAnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -176,7 +190,10 @@ pub fn session_info(connection: &rustls::ServerConnection) -> TlsInfo {
         sni: connection.server_name().map(str::to_string),
         ..TlsInfo::default()
     };
-    if let Some(leaf) = connection.peer_certificates().and_then(|certs| certs.first()) {
+    if let Some(leaf) = connection
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+    {
         let facts = certificate_facts(leaf.as_ref());
         info.peer_subject = facts.subject;
         info.peer_uri_sans = facts.uri_sans;
@@ -203,7 +220,10 @@ pub fn certificate_facts(der: &[u8]) -> CertificateFacts {
     let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
         return CertificateFacts::default();
     };
-    let mut facts = CertificateFacts { subject: Some(rfc2253(cert.subject())), ..Default::default() };
+    let mut facts = CertificateFacts {
+        subject: Some(rfc2253(cert.subject())),
+        ..Default::default()
+    };
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
@@ -255,7 +275,11 @@ fn der_length(len: usize) -> Vec<u8> {
         // proof: len < 128 fits in one byte
         return vec![len as u8];
     }
-    let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+    let bytes: Vec<u8> = len
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
     // proof: a usize has at most 8 bytes, so the count fits in 7 bits
     let mut out = vec![0x80 | bytes.len() as u8];
     out.extend(bytes);
@@ -314,16 +338,25 @@ mod tests {
     fn certificate_subject_and_sans() {
         let mut params = rcgen::CertificateParams::new(vec!["client.example".to_string()]).unwrap();
         params.distinguished_name = rcgen::DistinguishedName::new();
-        params.distinguished_name.push(rcgen::DnType::CountryName, "DE");
-        params.distinguished_name.push(rcgen::DnType::OrganizationName, "Example, Inc");
-        params.distinguished_name.push(rcgen::DnType::CommonName, "client-1");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "DE");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Example, Inc");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "client-1");
         params.subject_alt_names.push(rcgen::SanType::URI(
             rcgen::Ia5String::try_from("spiffe://example/client").unwrap(),
         ));
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         let facts = certificate_facts(cert.der());
-        assert_eq!(facts.subject.as_deref(), Some("CN=client-1,O=Example\\, Inc,C=DE"));
+        assert_eq!(
+            facts.subject.as_deref(),
+            Some("CN=client-1,O=Example\\, Inc,C=DE")
+        );
         assert_eq!(facts.dns_sans, vec!["client.example"]);
         assert_eq!(facts.uri_sans, vec!["spiffe://example/client"]);
         assert_eq!(certificate_facts(b"junk"), CertificateFacts::default());

@@ -77,7 +77,10 @@ impl UpstreamPools {
                 let tls = match &cluster.tls {
                     Some(tls) if cluster.address.tls => {
                         let client = super::tls::client_config(tls, i, !cluster.http2)?;
-                        let name = tls.sni.clone().unwrap_or_else(|| cluster.address.host.clone());
+                        let name = tls
+                            .sni
+                            .clone()
+                            .unwrap_or_else(|| cluster.address.host.clone());
                         let name = ServerName::try_from(name.clone()).map_err(|_| {
                             ConfigError::new(
                                 format!("clusters[{i}].tls.sni"),
@@ -88,7 +91,10 @@ impl UpstreamPools {
                     }
                     _ => None,
                 };
-                Ok(ClusterTemplate { config: cluster.clone(), tls })
+                Ok(ClusterTemplate {
+                    config: cluster.clone(),
+                    tls,
+                })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
         let build = || -> Result<Upstreams, ConfigError> {
@@ -101,7 +107,9 @@ impl UpstreamPools {
         };
         Ok(Arc::new(Self {
             id: NEXT_POOLS_ID.fetch_add(1, Ordering::Relaxed),
-            workers: (0..config.workers).map(|_| build()).collect::<Result<_, _>>()?,
+            workers: (0..config.workers)
+                .map(|_| build())
+                .collect::<Result<_, _>>()?,
             other: build()?,
         }))
     }
@@ -126,7 +134,12 @@ impl CalloutClient for UpstreamPools {
         self.other.find(cluster).is_some()
     }
 
-    fn call(&self, cluster: &str, request: http::Request<Bytes>, timeout: Duration) -> CalloutFuture {
+    fn call(
+        &self,
+        cluster: &str,
+        request: http::Request<Bytes>,
+        timeout: Duration,
+    ) -> CalloutFuture {
         let Some(cluster) = self.current().find(cluster).cloned() else {
             return Box::pin(async { Err(CalloutError::UnknownCluster) });
         };
@@ -145,7 +158,9 @@ impl CalloutClient for UpstreamPools {
                     .to_bytes();
                 Ok(http::Response::from_parts(parts, body))
             };
-            tokio::time::timeout(timeout, exchange).await.map_err(|_| CalloutError::Timeout)?
+            tokio::time::timeout(timeout, exchange)
+                .await
+                .map_err(|_| CalloutError::Timeout)?
         })
     }
 }
@@ -161,7 +176,11 @@ impl UpstreamCluster {
     fn new(template: &ClusterTemplate, index: usize) -> Result<Self, ConfigError> {
         let config = &template.config;
         let field = || format!("clusters[{index}].address");
-        let scheme = if config.address.tls { http::uri::Scheme::HTTPS } else { http::uri::Scheme::HTTP };
+        let scheme = if config.address.tls {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        };
         let authority = config
             .address
             .authority()
@@ -203,7 +222,11 @@ impl UpstreamCluster {
         &self,
         mut request: http::Request<Body>,
     ) -> impl Future<Output = Result<http::Response<Incoming>, ProxyError>> + Send + 'static {
-        let path = request.uri().path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let path = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let uri = Uri::builder()
             .scheme(self.scheme.clone())
             .authority(self.authority.clone())
@@ -217,7 +240,8 @@ impl UpstreamCluster {
         let client = self.client.clone();
         let timeout = self.request_timeout;
         async move {
-            *request.uri_mut() = uri.map_err(|e| ProxyError::BadGateway(format!("bad upstream uri: {e}")))?;
+            *request.uri_mut() =
+                uri.map_err(|e| ProxyError::BadGateway(format!("bad upstream uri: {e}")))?;
             match tokio::time::timeout(timeout, client.request(request)).await {
                 Err(_) => Err(ProxyError::Timeout),
                 Ok(Ok(response)) => Ok(response),
@@ -267,10 +291,13 @@ impl tower_service::Service<Uri> for Connector {
                 None => Ok(UpstreamStream::Plain(tcp)),
                 Some((connector, name)) => {
                     let handshake = connector.connect(name, tcp.into_inner());
-                    let stream = tokio::time::timeout(timeout, handshake)
-                        .await
-                        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))??;
-                    Ok(UpstreamStream::Tls(TokioIo::new(stream)))
+                    let stream =
+                        tokio::time::timeout(timeout, handshake)
+                            .await
+                            .map_err(|_| {
+                                io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out")
+                            })??;
+                    Ok(UpstreamStream::Tls(Box::new(TokioIo::new(stream))))
                 }
             }
         })
@@ -282,7 +309,7 @@ pub enum UpstreamStream {
     /// `http://`.
     Plain(TokioIo<TcpStream>),
     /// `https://`.
-    Tls(TokioIo<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<TokioIo<tokio_rustls::client::TlsStream<TcpStream>>>),
 }
 
 impl Connection for UpstreamStream {
@@ -310,30 +337,34 @@ impl hyper::rt::Read for UpstreamStream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Self::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
         }
     }
 }
 
 impl hyper::rt::Write for UpstreamStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Self::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_flush(cx),
-            Self::Tls(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Self::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(&mut **s).poll_shutdown(cx),
         }
     }
 
@@ -344,7 +375,7 @@ impl hyper::rt::Write for UpstreamStream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Self::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(&mut **s).poll_write_vectored(cx, bufs),
         }
     }
 

@@ -76,7 +76,10 @@ pub fn run(
     shutdown: watch::Receiver<bool>,
     started: oneshot::Sender<Result<(), RuntimeError>>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             let _ = started.send(Err(RuntimeError::Start {
@@ -88,7 +91,10 @@ pub fn run(
         }
     };
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, serve_worker(index, shared, connections, shutdown, started));
+    local.block_on(
+        &runtime,
+        serve_worker(index, shared, connections, shutdown, started),
+    );
 }
 
 async fn serve_worker(
@@ -113,7 +119,12 @@ async fn serve_worker(
         return; // the server gave up starting
     }
     debug!(worker = index, "worker started");
-    let worker = Rc::new(Worker { index, shared: shared.clone(), chain, upstreams });
+    let worker = Rc::new(Worker {
+        index,
+        shared: shared.clone(),
+        chain,
+        upstreams,
+    });
     let tracker = Rc::new(Tracker::default());
     let for_connections = shutdown.clone();
     loop {
@@ -137,8 +148,15 @@ async fn serve_worker(
     let open = tracker.open.get();
     if open > 0 {
         debug!(worker = index, open, "draining connections");
-        if tokio::time::timeout(shared.drain_timeout, tracker.idle()).await.is_err() {
-            warn!(worker = index, open = tracker.open.get(), "drain timeout: closing connections");
+        if tokio::time::timeout(shared.drain_timeout, tracker.idle())
+            .await
+            .is_err()
+        {
+            warn!(
+                worker = index,
+                open = tracker.open.get(),
+                "drain timeout: closing connections"
+            );
         }
     }
     debug!(worker = index, "worker stopped");
@@ -195,9 +213,16 @@ struct Worker {
 
 impl Worker {
     async fn serve_connection(self: Rc<Self>, accepted: Accepted, shutdown: watch::Receiver<bool>) {
-        let Accepted { stream, listener, peer } = accepted;
+        let Accepted {
+            stream,
+            listener,
+            peer,
+        } = accepted;
         let local = stream.local_addr().unwrap_or(peer);
-        let tcp = match stream.set_nonblocking(true).and_then(|()| tokio::net::TcpStream::from_std(stream)) {
+        let tcp = match stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream))
+        {
             Ok(tcp) => tcp,
             Err(e) => {
                 warn!(worker = self.index, %peer, "cannot register connection: {e}");
@@ -218,27 +243,36 @@ impl Worker {
             tls: None,
         };
         match tls {
-            None => self.serve_http(TokioIo::new(tcp), Arc::new(info), shutdown).await,
+            None => {
+                self.serve_http(TokioIo::new(tcp), Arc::new(info), shutdown)
+                    .await
+            }
             Some(acceptor) => {
-                let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        debug!(worker = self.index, %peer, "TLS handshake failed: {e}");
-                        return;
-                    }
-                    Err(_) => {
-                        debug!(worker = self.index, %peer, "TLS handshake timed out");
-                        return;
-                    }
-                };
+                let stream =
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            debug!(worker = self.index, %peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            debug!(worker = self.index, %peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
                 info.tls = Some(super::tls::session_info(stream.get_ref().1));
-                self.serve_http(TokioIo::new(stream), Arc::new(info), shutdown).await
+                self.serve_http(TokioIo::new(stream), Arc::new(info), shutdown)
+                    .await
             }
         }
     }
 
-    async fn serve_http<I>(self: Rc<Self>, io: I, info: Arc<ConnectionInfo>, mut shutdown: watch::Receiver<bool>)
-    where
+    async fn serve_http<I>(
+        self: Rc<Self>,
+        io: I,
+        info: Arc<ConnectionInfo>,
+        mut shutdown: watch::Receiver<bool>,
+    ) where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
     {
         let worker = self.clone();
@@ -261,7 +295,12 @@ impl Worker {
             }
         };
         if let Err(e) = result {
-            debug!(worker = self.index, connection = info.id, "connection ended: {}", super::upstream::error_chain(&*e));
+            debug!(
+                worker = self.index,
+                connection = info.id,
+                "connection ended: {}",
+                super::upstream::error_chain(&*e)
+            );
         }
     }
 
@@ -271,9 +310,24 @@ impl Worker {
         connection: Arc<ConnectionInfo>,
     ) -> http::Response<ResponseBody> {
         let (mut parts, body) = request.into_parts();
+        if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
+            // RFC 9112 3.2: a request with more than one Host is invalid.
+            let response = super::error::text_response(
+                http::StatusCode::BAD_REQUEST,
+                "more than one host header\n",
+            );
+            return response.map(|body| ResponseBody {
+                inner: body,
+                _stream: None,
+            });
+        }
         headers::ensure_host(&mut parts.headers, &parts.uri);
         headers::remove_hop_by_hop(&mut parts.headers);
-        headers::set_forwarded(&mut parts.headers, connection.source.ip(), connection.tls.is_some());
+        headers::set_forwarded(
+            &mut parts.headers,
+            connection.source.ip(),
+            connection.tls.is_some(),
+        );
         headers::ensure_request_id(&mut parts.headers);
         let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
         let request = http::Request::from_parts(parts, body);
@@ -299,8 +353,13 @@ impl Worker {
             4 => "4xx",
             _ => "5xx",
         };
-        self.shared.metrics.inc_counter("oauth_host_requests_total", &[("code_class", class)], 1);
-        response.map(|body| ResponseBody { inner: body, _stream: stream })
+        self.shared
+            .metrics
+            .inc_counter("oauth_host_requests_total", &[("code_class", class)], 1);
+        response.map(|body| ResponseBody {
+            inner: body,
+            _stream: stream,
+        })
     }
 
     /// Routes and sends `request` upstream; the proxy's own 404/502/503/504
@@ -324,7 +383,10 @@ impl Worker {
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 headers::remove_hop_by_hop(&mut parts.headers);
-                http::Response::from_parts(parts, body.map_err(|e| Box::new(e) as BoxError).boxed_unsync())
+                http::Response::from_parts(
+                    parts,
+                    body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+                )
             }
             Err(error) => {
                 let kind = match &error {
@@ -333,7 +395,11 @@ impl Worker {
                     ProxyError::BadGateway(_) => "bad_gateway",
                     ProxyError::Timeout => "timeout",
                 };
-                info!(worker = self.index, cluster = cluster.name(), "upstream error: {error}");
+                info!(
+                    worker = self.index,
+                    cluster = cluster.name(),
+                    "upstream error: {error}"
+                );
                 self.shared.metrics.inc_counter(
                     "oauth_host_upstream_errors_total",
                     &[("cluster", cluster.name()), ("kind", kind)],
