@@ -32,8 +32,18 @@ fn jwks(without: &[&str]) -> String {
 
 fn token(name: &str) -> String {
     let v = vectors();
-    let c = v["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
-    c["headers"][0][1].as_str().unwrap().strip_prefix("Bearer ").unwrap().to_owned()
+    let c = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    c["headers"][0][1]
+        .as_str()
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap()
+        .to_owned()
 }
 
 fn cfg(jwks: Value) -> config::FilterConfig {
@@ -103,11 +113,21 @@ fn first_request_is_held_until_the_key_set_lands() {
     let c = one(f.on_tick(t0, &mut store));
     assert_eq!(c.cluster, "as");
     assert_eq!(c.uri.path, "/jwks");
-    assert!(c.headers().contains(&(":authority".into(), "as.test".into())));
+    assert!(c
+        .headers()
+        .contains(&(":authority".into(), "as.test".into())));
     // Still loading: still held.
-    assert_eq!(ask(&mut f, &tok, Some(t0), t0.plus_ms(100)), Decision::Pause);
+    assert_eq!(
+        ask(&mut f, &tok, Some(t0), t0.plus_ms(100)),
+        Decision::Pause
+    );
     let body = jwks(&[]);
-    f.on_callout_response(c.id, ok_resp(body.as_bytes(), &[]), t0.plus_ms(200), &mut store);
+    f.on_callout_response(
+        c.id,
+        ok_resp(body.as_bytes(), &[]),
+        t0.plus_ms(200),
+        &mut store,
+    );
     assert_eq!(status(&ask(&mut f, &tok, Some(t0), t0.plus_ms(200))), 200);
 }
 
@@ -119,10 +139,15 @@ fn held_request_gets_503_after_the_initial_wait() {
     let tok = token("alg_ES256");
     assert_eq!(ask(&mut f, &tok, None, t0), Decision::Pause);
     one(f.on_tick(t0, &mut store));
-    assert_eq!(ask(&mut f, &tok, Some(t0), t0.plus_ms(1999)), Decision::Pause);
+    assert_eq!(
+        ask(&mut f, &tok, Some(t0), t0.plus_ms(1999)),
+        Decision::Pause
+    );
     let d = ask(&mut f, &tok, Some(t0), t0.plus_ms(2000));
     assert_eq!(status(&d), 503);
-    assert!(f.drain_events().contains(&Event::Metric(Metric::Denied("keys_unavailable"))));
+    assert!(f
+        .drain_events()
+        .contains(&Event::Metric(Metric::Denied("keys_unavailable"))));
 }
 
 #[test]
@@ -132,12 +157,23 @@ fn two_workers_make_one_fetch() {
     let mut w2 = Filter::new(remote(), "w2");
     let t0 = now0();
     let c = one(w1.on_tick(t0, &mut store));
-    assert!(w2.on_tick(t0, &mut store).is_empty(), "w2 must wait for w1's fetch");
+    assert!(
+        w2.on_tick(t0, &mut store).is_empty(),
+        "w2 must wait for w1's fetch"
+    );
     assert!(w2.on_tick(t0.plus_ms(500), &mut store).is_empty());
     let body = jwks(&[]);
     let cc = [("cache-control".to_owned(), "public, max-age=300".to_owned())];
-    w1.on_callout_response(c.id, ok_resp(body.as_bytes(), &cc), t0.plus_ms(600), &mut store);
-    assert!(w2.on_tick(t0.plus_ms(700), &mut store).is_empty(), "w2 adopts the shared set");
+    w1.on_callout_response(
+        c.id,
+        ok_resp(body.as_bytes(), &cc),
+        t0.plus_ms(600),
+        &mut store,
+    );
+    assert!(
+        w2.on_tick(t0.plus_ms(700), &mut store).is_empty(),
+        "w2 adopts the shared set"
+    );
     let tok = token("alg_RS256");
     assert_eq!(status(&ask(&mut w2, &tok, None, t0.plus_ms(800))), 200);
     // Refresh after max-age: again exactly one fetch between both workers.
@@ -167,13 +203,20 @@ fn first_fetch_failure_gives_503_then_recovers() {
     let tok = token("alg_ES256");
     let c = one(f.on_tick(t0, &mut store));
     f.on_callout_response(c.id, FAILED, t0.plus_ms(10), &mut store);
-    assert!(f.drain_events().contains(&Event::Metric(Metric::KeyFetchFailure)));
+    assert!(f
+        .drain_events()
+        .contains(&Event::Metric(Metric::KeyFetchFailure)));
     assert_eq!(status(&ask(&mut f, &tok, None, t0.plus_ms(20))), 503);
     // Retry interval (5 s) not over: no new fetch.
     assert!(f.on_tick(t0.plus_secs(4), &mut store).is_empty());
     let c = one(f.on_tick(t0.plus_secs(6), &mut store));
     let body = jwks(&[]);
-    f.on_callout_response(c.id, ok_resp(body.as_bytes(), &[]), t0.plus_secs(6), &mut store);
+    f.on_callout_response(
+        c.id,
+        ok_resp(body.as_bytes(), &[]),
+        t0.plus_secs(6),
+        &mut store,
+    );
     assert_eq!(status(&ask(&mut f, &tok, None, t0.plus_secs(6))), 200);
 }
 
@@ -199,20 +242,29 @@ fn refresh_failure_keeps_the_last_good_set() {
     // A worker starting now adopts the last good set too.
     let mut late = Filter::new(remote(), "w9");
     assert!(late.on_tick(t1.plus_ms(1), &mut store).is_empty());
-    assert_eq!(status(&ask(&mut late, &token("alg_ES384"), None, t1.plus_ms(2))), 200);
+    assert_eq!(
+        status(&ask(&mut late, &token("alg_ES384"), None, t1.plus_ms(2))),
+        200
+    );
 }
 
 #[test]
 fn max_age_is_clamped_to_the_configured_bounds() {
     let t0 = now0();
     let body = jwks(&[]);
-    for (max_age, quiet_until_s, due_s) in [("1", 29, 31), ("999999", 86_399, 86_401), ("90", 89, 91)] {
+    for (max_age, quiet_until_s, due_s) in
+        [("1", 29, 31), ("999999", 86_399, 86_401), ("90", 89, 91)]
+    {
         let mut store = MemoryStore::default();
         let mut f = Filter::new(remote(), "w1");
         let c = one(f.on_tick(t0, &mut store));
         let cc = [("Cache-Control".to_owned(), format!("max-age={max_age}"))];
         f.on_callout_response(c.id, ok_resp(body.as_bytes(), &cc), t0, &mut store);
-        assert!(f.on_tick(t0.plus_secs(quiet_until_s), &mut store).is_empty(), "max-age {max_age}");
+        assert!(
+            f.on_tick(t0.plus_secs(quiet_until_s), &mut store)
+                .is_empty(),
+            "max-age {max_age}"
+        );
         one(f.on_tick(t0.plus_secs(due_s), &mut store));
     }
 }
@@ -226,16 +278,23 @@ fn unknown_kid_refetches_once_rate_limited() {
     let old = jwks(&["ec256"]);
     f.on_callout_response(c.id, ok_resp(old.as_bytes(), &[]), t0, &mut store);
     let tok = token("alg_ES256"); // kid ec256, not in the set yet
-    // Right after a fetch the refetch is rate-limited (30 s): refused at once.
+                                  // Right after a fetch the refetch is rate-limited (30 s): refused at once.
     let d = ask(&mut f, &tok, None, t0.plus_secs(1));
     assert_eq!(status(&d), 401);
-    assert!(f.drain_events().contains(&Event::Metric(Metric::Denied("unknown_kid"))));
+    assert!(f
+        .drain_events()
+        .contains(&Event::Metric(Metric::Denied("unknown_kid"))));
     // Later, the request is held and a refetch starts at the next tick.
     let t1 = t0.plus_secs(40);
     assert_eq!(ask(&mut f, &tok, None, t1), Decision::Pause);
     let c = one(f.on_tick(t1, &mut store));
     let new = jwks(&[]);
-    f.on_callout_response(c.id, ok_resp(new.as_bytes(), &[]), t1.plus_ms(50), &mut store);
+    f.on_callout_response(
+        c.id,
+        ok_resp(new.as_bytes(), &[]),
+        t1.plus_ms(50),
+        &mut store,
+    );
     assert_eq!(status(&ask(&mut f, &tok, Some(t1), t1.plus_ms(60))), 200);
     // Another unknown kid right away: no second refetch.
     let forged = {
@@ -266,7 +325,10 @@ fn unknown_kid_refetch_that_does_not_help_gives_401() {
 #[test]
 fn discovery_then_jwks() {
     let v = vectors();
-    let iss = v["config"]["providers"][0]["issuer"].as_str().unwrap().to_owned();
+    let iss = v["config"]["providers"][0]["issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut store = MemoryStore::default();
     let mut f = Filter::new(cfg(json!({"discovery": {"cluster": "idp"}})), "w1");
     let t0 = now0();
@@ -302,14 +364,16 @@ fn discovery_with_another_issuer_is_a_failure() {
 fn garbage_key_sets_are_failures() {
     let t0 = now0();
     let dup = r#"{"keys":[],"keys":[]}"#;
-    let no_usable = r#"{"keys":[{"kty":"oct","k":"AAAA"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#;
+    let no_usable =
+        r#"{"keys":[{"kty":"oct","k":"AAAA"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#;
     for body in ["", "not json", "[]", dup, no_usable] {
         let mut store = MemoryStore::default();
         let mut f = Filter::new(remote(), "w1");
         let c = one(f.on_tick(t0, &mut store));
         f.on_callout_response(c.id, ok_resp(body.as_bytes(), &[]), t0, &mut store);
         assert!(
-            f.drain_events().contains(&Event::Metric(Metric::KeyFetchFailure)),
+            f.drain_events()
+                .contains(&Event::Metric(Metric::KeyFetchFailure)),
             "{body:?} accepted"
         );
     }
@@ -318,7 +382,9 @@ fn garbage_key_sets_are_failures() {
     let mut f = Filter::new(remote(), "w1");
     let c = one(f.on_tick(t0, &mut store));
     f.on_callout_response(c.id, ok_resp(&big, &[]), t0, &mut store);
-    assert!(f.drain_events().contains(&Event::Metric(Metric::KeyFetchFailure)));
+    assert!(f
+        .drain_events()
+        .contains(&Event::Metric(Metric::KeyFetchFailure)));
 }
 
 #[test]

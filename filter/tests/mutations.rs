@@ -19,7 +19,8 @@ impl Rng {
     }
 }
 
-const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/~ \"{}\\\x00\xff";
+const ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/~ \"{}\\\x00\xff";
 
 fn mutate(rng: &mut Rng, tok: &str) -> Vec<u8> {
     let mut b = tok.as_bytes().to_vec();
@@ -115,6 +116,9 @@ fn random_headers_never_panic() {
             headers: &hs,
             held_since: None,
         };
-        assert!(!matches!(f.on_request(&req, UnixMillis(0)), Decision::Continue(_)));
+        assert!(!matches!(
+            f.on_request(&req, UnixMillis(0)),
+            Decision::Continue(_)
+        ));
     }
 }

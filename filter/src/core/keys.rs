@@ -519,7 +519,7 @@ impl KeyManager {
         events.push(Event::Log(
             Level::Warn,
             format!(
-                "provider {}: key fetch failed: {msg}; keeping the last good set, retry in {} s",
+                "provider {}: key fetch failed: {msg}; keeping the last good set if any, retry in {} s",
                 self.providers[i].name, self.timing.retry_interval_s
             ),
         ));
