@@ -248,6 +248,51 @@ fn trailers_pass_through_the_trailers_callback() {
     });
 }
 
+#[test]
+fn body_waits_while_headers_are_paused_for_a_callout() {
+    let (rt, _) = runtime(vec![spec("abi", "{}")]);
+    run(async {
+        let chain = WorkerChain::start(rt, 0).unwrap();
+        let mut stream = chain.new_stream(conn());
+        let req = request("POST", "/callout", &[], chunked(&["one ", "two"]));
+        let req = forwarded(stream.on_request(req).await);
+        assert_eq!(req.headers()["x-callout-status"], "200");
+        assert_eq!(text(req.into_body()).await, "one two");
+    });
+}
+
+#[test]
+fn absolute_form_http2_request_keeps_its_form() {
+    let (rt, _) = runtime(vec![spec("abi", "{}")]);
+    run(async {
+        let chain = WorkerChain::start(rt, 0).unwrap();
+        let mut stream = chain.new_stream(conn());
+        let req = http::Request::builder()
+            .method("GET")
+            .uri("https://h2.example/path?q=1")
+            .version(http::Version::HTTP_2)
+            .body(full(""))
+            .unwrap();
+        let req = forwarded(stream.on_request(req).await);
+        assert_eq!(req.uri(), "https://h2.example/path?q=1");
+        assert_eq!(req.version(), http::Version::HTTP_2);
+        assert!(req.headers().get("host").is_none());
+        assert_eq!(req.headers()["x-abi-test"], "seen");
+
+        let mut stream = chain.new_stream(conn());
+        let req = http::Request::builder()
+            .uri("https://h2.example/props")
+            .version(http::Version::HTTP_2)
+            .body(full(""))
+            .unwrap();
+        let resp = responded(stream.on_request(req).await);
+        let json: serde_json::Value = serde_json::from_str(&text(resp.into_body()).await).unwrap();
+        assert_eq!(json["request.host"], "h2.example");
+        assert_eq!(json["request.scheme"], "https");
+        assert_eq!(json["request.protocol"], "HTTP/2");
+    });
+}
+
 async fn local_text(chain: &Rc<WorkerChain>, path: &str) -> (u16, String) {
     let mut stream = chain.new_stream(conn());
     let resp = responded(stream.on_request(get(path)).await);

@@ -1,6 +1,6 @@
 //! Metrics (`proxy_define_metric`, `proxy_increment_metric`,
 //! `proxy_record_metric`, `proxy_get_metric`) onto the process-wide
-//! [`Metrics`](crate::metrics::Metrics) registry. Metric ids are process-wide:
+//! [`crate::metrics::Metrics`] registry. Metric ids are process-wide:
 //! the same name and type give the same id on every worker.
 
 use std::collections::HashMap;

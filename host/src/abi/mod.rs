@@ -1,6 +1,41 @@
 //! proxy-wasm ABI 0.2.1/0.2.0 host functions, one module per section of the
 //! specification. Each module keeps its pure logic (codecs, stores) apart
 //! from the wasmtime glue (`add_to_linker`).
+//!
+//! Host functions (module `env`), by section:
+//! - [`log`] — `proxy_log`, `proxy_get_log_level`.
+//! - [`headers`] — `proxy_get_header_map_pairs`, `proxy_set_header_map_pairs`,
+//!   `proxy_get_header_map_value`, `proxy_add_header_map_value`,
+//!   `proxy_replace_header_map_value`, `proxy_remove_header_map_value`,
+//!   `proxy_get_header_map_size`.
+//! - [`buffers`] — `proxy_get_buffer_bytes`, `proxy_set_buffer_bytes`,
+//!   `proxy_get_buffer_status`.
+//! - [`properties`] — `proxy_get_property`, `proxy_set_property`.
+//! - [`http_call`] — `proxy_http_call`, `proxy_get_status`; the gRPC calls
+//!   (`proxy_grpc_call`, `_stream`, `_send`, `_cancel`, `_close`) exist so
+//!   modules link, and fail with the statuses the SDK expects
+//!   (INTERNAL_FAILURE / NOT_FOUND): this host has no gRPC client.
+//! - [`shared_data`] — `proxy_get_shared_data`, `proxy_set_shared_data`.
+//! - [`queues`] — `proxy_register_shared_queue`, `proxy_resolve_shared_queue`,
+//!   `proxy_enqueue_shared_queue`, `proxy_dequeue_shared_queue`.
+//! - [`timers`] — `proxy_set_tick_period_milliseconds`,
+//!   `proxy_get_current_time_nanoseconds`.
+//! - [`metrics`] — `proxy_define_metric`, `proxy_increment_metric`,
+//!   `proxy_record_metric`, `proxy_get_metric`.
+//! - [`context`] — `proxy_set_effective_context`, `proxy_done`.
+//! - [`stream`] — `proxy_send_local_response`, `proxy_continue_stream`,
+//!   `proxy_close_stream`, `proxy_continue_request`, `proxy_continue_response`,
+//!   `proxy_clear_route_cache` (no-op).
+//! - [`foreign`] — `proxy_call_foreign_function`.
+//! - [`wasi`] (module `wasi_snapshot_preview1`) — `fd_write`, `clock_time_get`,
+//!   `clock_res_get`, `random_get`, `environ_get`, `environ_sizes_get`,
+//!   `args_get`, `args_sizes_get`, `proc_exit`, `sched_yield`, and
+//!   EBADF/ENOSYS stubs for the file-system calls.
+//!
+//! Any other import of a module is linked to a function that traps when
+//! called, so modules that merely reference it still load.
+//! Not offered: TCP stream callbacks (`DOWNSTREAM`/`UPSTREAM` stream types,
+//! `proxy_on_new_connection`, …) since this host only proxies HTTP, and gRPC.
 
 use wasmtime::Linker;
 
