@@ -293,6 +293,45 @@ fn absolute_form_http2_request_keeps_its_form() {
     });
 }
 
+#[test]
+fn non_utf8_header_values_are_refused_before_the_filter() {
+    let (rt, metrics) = runtime(vec![spec("abi", "{}")]);
+    run(async {
+        let chain = WorkerChain::start(rt, 0).unwrap();
+        let mut stream = chain.new_stream(conn());
+        let mut req = get("/x");
+        req.headers_mut()
+            .insert("x-bad", http::HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        let resp = responded(stream.on_request(req).await);
+        assert_eq!(resp.status(), 400);
+        assert_eq!(
+            metrics.get(oauth_host::runtime::CRASH_METRIC, &[("plugin", "abi")]),
+            Ok(0)
+        );
+    });
+}
+
+#[test]
+fn buffering_past_the_memory_limit_is_refused() {
+    let mut s = spec("abi", "{}");
+    s.max_memory_bytes = 4 << 20;
+    let (rt, _) = runtime(vec![s]);
+    run(async {
+        let chain = WorkerChain::start(rt, 0).unwrap();
+        let mut stream = chain.new_stream(conn());
+        let big = "x".repeat(1 << 20);
+        let chunks: Vec<&str> = std::iter::repeat_n(big.as_str(), 5).collect();
+        let req = request("POST", "/body", &[], chunked(&chunks));
+        match stream.on_request(req).await {
+            oauth_host::runtime::RequestVerdict::Respond(r) => assert_eq!(r.status(), 413),
+            oauth_host::runtime::RequestVerdict::Forward(r) => {
+                let err = http_body_util::BodyExt::collect(r.into_body()).await.err();
+                assert!(err.is_some(), "the forwarded body must fail");
+            }
+        }
+    });
+}
+
 async fn local_text(chain: &Rc<WorkerChain>, path: &str) -> (u16, String) {
     let mut stream = chain.new_stream(conn());
     let resp = responded(stream.on_request(get(path)).await);

@@ -31,6 +31,9 @@ use crate::abi::headers::HeaderList;
 pub(crate) struct Stage {
     slot: SlotRef,
     fail_open: bool,
+    /// Largest body this plugin may hold buffered (its memory limit: the
+    /// data is copied into its linear memory anyway).
+    max_buffer: usize,
     generation: u64,
     ctx_id: u32,
     ctx: Rc<StreamCtx>,
@@ -39,7 +42,13 @@ pub(crate) struct Stage {
 
 impl Stage {
     fn new(slot: &SlotRef, http: &Rc<RefCell<HttpData>>, notify: &Rc<Notify>) -> Stage {
-        let fail_open = slot.borrow().compiled.shared.spec.fail_open;
+        let (fail_open, max_buffer) = {
+            let s = slot.borrow();
+            (
+                s.compiled.shared.spec.fail_open,
+                s.compiled.shared.spec.max_memory_bytes,
+            )
+        };
         let ctx = Rc::new(StreamCtx {
             http: http.clone(),
             notify: notify.clone(),
@@ -51,6 +60,7 @@ impl Stage {
         let mut stage = Stage {
             slot: slot.clone(),
             fail_open,
+            max_buffer,
             generation: 0,
             ctx_id: 0,
             ctx,
@@ -220,6 +230,8 @@ enum Interrupt {
     LocalReply,
     Closed,
     Failed,
+    /// A plugin buffered more body than its memory limit.
+    TooLarge,
     Source(BoxError),
 }
 
@@ -410,8 +422,12 @@ impl Pipeline {
             let size = {
                 let mut buf = body_buffer(self.dir, stage).borrow_mut();
                 buf.append(&mut run.input);
-                buf.len() as i32
+                buf.len()
             };
+            if size > stage.max_buffer || i32::try_from(size).is_err() {
+                return Err(Interrupt::TooLarge);
+            }
+            let size = size as i32;
             let eos = run.input_eos;
             run.eos_called = eos;
             let action = stage.call(|ex, store| {
@@ -707,6 +723,12 @@ fn local_reply_response(reply: LocalReply) -> http::Response<Body> {
     resp
 }
 
+fn all_utf8(headers: &http::HeaderMap) -> bool {
+    headers
+        .values()
+        .all(|v| std::str::from_utf8(v.as_bytes()).is_ok())
+}
+
 fn version_name(v: http::Version) -> &'static str {
     match v {
         http::Version::HTTP_09 => "HTTP/0.9",
@@ -749,6 +771,16 @@ impl StreamDriver {
                 "filter error\n",
                 false,
             ),
+            Interrupt::TooLarge if dir == Dir::Request => simple_response(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large for the filter\n",
+                true,
+            ),
+            Interrupt::TooLarge => simple_response(
+                http::StatusCode::BAD_GATEWAY,
+                "upstream body too large for the filter\n",
+                false,
+            ),
             Interrupt::Source(_) if dir == Dir::Request => {
                 simple_response(http::StatusCode::BAD_REQUEST, "request body error\n", true)
             }
@@ -765,6 +797,15 @@ impl StreamDriver {
         request: http::Request<Body>,
     ) -> super::RequestVerdict {
         let (parts, body) = request.into_parts();
+        // The SDK's string accessors panic on non-UTF-8 values: refuse them
+        // here instead of letting a client crash the filter.
+        if !all_utf8(&parts.headers) {
+            return super::RequestVerdict::Respond(simple_response(
+                http::StatusCode::BAD_REQUEST,
+                "invalid header value\n",
+                true,
+            ));
+        }
         {
             let mut http = self.shared.http.borrow_mut();
             let tls = http.connection.tls.is_some();
@@ -830,6 +871,14 @@ impl StreamDriver {
             return local_reply_response(reply);
         }
         let (parts, body) = response.into_parts();
+        if !all_utf8(&parts.headers) {
+            tracing::warn!("upstream response has a non-UTF-8 header value");
+            return simple_response(
+                http::StatusCode::BAD_GATEWAY,
+                "invalid upstream header value\n",
+                false,
+            );
+        }
         {
             let mut http = self.shared.http.borrow_mut();
             http.phase = Phase::Response;
