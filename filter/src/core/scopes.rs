@@ -6,9 +6,53 @@ use serde_json::{Map, Value};
 
 use super::config::ScopeConfig;
 
+/// The path as route rules see it: query dropped, percent-encoded unreserved
+/// characters decoded, `//` merged, `.` and `..` segments resolved (RFC 3986
+/// §5.2.4), so `/a/../admin` or `/%61dmin` cannot dodge a rule for `/admin`.
+/// Encoded `/` (`%2F`) stays encoded.
+pub fn normalize_path(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let b = path.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+                    decoded.push(c);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        decoded.push(b[i]);
+        i += 1;
+    }
+    let text = String::from_utf8_lossy(&decoded);
+    let mut out: Vec<&str> = Vec::new();
+    for seg in text.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut norm = String::from("/");
+    norm.push_str(&out.join("/"));
+    if text.ends_with('/') && !out.is_empty() {
+        norm.push('/');
+    }
+    norm
+}
+
 /// Scopes the request needs, in configuration order, without duplicates.
 pub fn required(cfg: &ScopeConfig, method: &str, path: &str) -> Vec<String> {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let normalized = normalize_path(path);
+    let path = normalized.as_str();
     let mut out: Vec<String> = Vec::new();
     let mut push = |s: &String| {
         if !out.contains(s) {
@@ -19,7 +63,8 @@ pub fn required(cfg: &ScopeConfig, method: &str, path: &str) -> Vec<String> {
     let rule = cfg.rules.iter().find(|r| {
         (r.methods.is_empty() || r.methods.iter().any(|m| m == method))
             && match (&r.path, &r.path_prefix) {
-                (Some(p), _) => path == p,
+                // A trailing slash names the same resource for most upstreams.
+                (Some(p), _) => path == p || path.strip_suffix('/') == Some(p.as_str()),
                 (None, Some(pre)) => path.starts_with(pre.as_str()),
                 (None, None) => false,
             }
@@ -86,6 +131,25 @@ mod tests {
         assert_eq!(required(&c, "GET", "/orders/1"), ["api"]);
         assert_eq!(required(&c, "GET", "/admin?q"), ["api", "admin"]);
         assert_eq!(required(&c, "GET", "/admin/x"), ["api"]);
+    }
+
+    #[test]
+    fn rules_cannot_be_dodged_by_path_tricks() {
+        let c = cfg();
+        for p in [
+            "/admin",
+            "//admin",
+            "/x/../admin",
+            "/./admin",
+            "/%61dmin",
+            "/%61%64min?q",
+            "/admin/",
+        ] {
+            assert_eq!(required(&c, "GET", p), ["api", "admin"], "{p}");
+        }
+        assert_eq!(normalize_path("/a%2Fb/%7e/../c"), "/a%2Fb/c");
+        assert_eq!(normalize_path("/../.."), "/");
+        assert_eq!(normalize_path("/%zz%4"), "/%zz%4");
     }
 
     #[test]

@@ -141,6 +141,8 @@ impl RootContext for Root {
             Ok(cfg) => {
                 let tick = cfg.raw.tick_ms;
                 let n = cfg.providers.len();
+                // Answers to the old configuration's callouts are dropped.
+                self.callouts.clear();
                 self.worker.borrow_mut().filter = Some(Filter::new(cfg, &self.worker_id));
                 self.set_tick_period(Duration::from_millis(tick));
                 log(
