@@ -257,3 +257,92 @@ fn parse_key(v: &Value, allow_oct: bool) -> KeyResult {
     }
     Ok(Some(jwk))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vector_keys() -> Vec<Value> {
+        let v: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/vectors.json")).unwrap();
+        v["config"]["providers"][0]["jwks"]["inline"]["keys"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn key(kid: &str) -> Value {
+        vector_keys().into_iter().find(|k| k["kid"] == kid).unwrap()
+    }
+
+    #[test]
+    fn parses_every_vector_key() {
+        let set = JwkSet::from_value(&json!({ "keys": vector_keys() }), true).unwrap();
+        let kinds: Vec<KeyKind> = set.keys.iter().map(|k| k.material.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                KeyKind::Rsa,
+                KeyKind::P256,
+                KeyKind::P384,
+                KeyKind::Ed25519,
+                KeyKind::Oct
+            ]
+        );
+        assert!(set.has_kid("ec384"));
+        assert_eq!(set.candidates(Alg::Ps512, None).count(), 1);
+        assert_eq!(set.candidates(Alg::Hs256, Some("rsa1")).count(), 0);
+    }
+
+    #[test]
+    fn remote_sets_skip_bad_keys_and_secrets() {
+        let mut bad_ec = key("ec256");
+        bad_ec["y"] = json!(bad_ec["x"].clone()); // almost surely not on the curve
+        let mut enc = key("rsa1");
+        enc["use"] = json!("enc");
+        let mut small = key("rsa1");
+        small["n"] = json!("AQAB");
+        let mut mismatch = key("ec384");
+        mismatch["alg"] = json!("ES256");
+        let doc = json!({ "keys": [key("hmac1"), bad_ec, enc, small, mismatch, key("ed1"), {"kty": "XYZ"}, 5] });
+        let set = JwkSet::from_value(&doc, false).unwrap();
+        assert_eq!(set.keys.len(), 1, "only ed1 is usable: {:?}", set.keys);
+        let paths: Vec<&str> = set.skipped.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                ".keys[0].kty",
+                ".keys[1].x",
+                ".keys[3].n",
+                ".keys[4].alg",
+                ".keys[6].kty",
+                ".keys[7]"
+            ]
+        );
+        // Inline sets refuse the first bad key, naming it.
+        let e = JwkSet::from_value(
+            &json!({"keys": [key("ed1"), {"kty": "EC", "crv": "P-521"}]}),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.path, ".keys[1].crv");
+        assert!(JwkSet::from_value(&json!({"keys": {}}), false).is_err());
+    }
+
+    #[test]
+    fn key_alg_restricts_use() {
+        let mut k = key("rsa1");
+        k["alg"] = json!("PS256");
+        let set = JwkSet::from_value(&json!({ "keys": [k] }), true).unwrap();
+        assert_eq!(set.candidates(Alg::Ps256, Some("rsa1")).count(), 1);
+        assert_eq!(set.candidates(Alg::Rs256, Some("rsa1")).count(), 0);
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let set = JwkSet::from_value(&json!({ "keys": [key("hmac1")] }), true).unwrap();
+        let k = key("hmac1");
+        assert!(!format!("{set:?}").contains(k["k"].as_str().unwrap()));
+    }
+}
