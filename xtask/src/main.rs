@@ -33,6 +33,16 @@ fn main() -> Result<()> {
         "test" => test(),
         "demo" => demo(),
         "lint" => lint(),
+        "envoy" => match args.get(1) {
+            Some(config) => {
+                let module = build_wasm()?;
+                peers::run_envoy(config, &module)
+            }
+            None => {
+                eprint!("`cargo xtask envoy` needs a config name, e.g. `jwt.yaml`\n\n{USAGE}");
+                std::process::exit(2);
+            }
+        },
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -261,6 +261,120 @@ fn ensure_as_modules(node: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask envoy <config>`: renders `envoy/<config>` (e.g. `jwt.yaml`
+/// or `jwt`) and runs Envoy with it in the foreground (this process becomes
+/// Envoy). The plugin configuration is the sibling `envoy/<stem>.json`.
+/// Placeholders come from the environment, with defaults:
+/// `ENVOY_ADMIN_PORT` 9901, `ENVOY_LISTENER_PORT` 10000, `UPSTREAM_PORT`
+/// 8080, `AS_PORT` 9000; `{{MODULE}}` is `module`. The rendered file is
+/// written to `target/peers/envoy-<stem>.yaml`.
+pub fn run_envoy(config: &str, module: &Path) -> Result<()> {
+    let envoy = ensure_envoy()?;
+    let dir = root().join("envoy");
+    let stem = config.strip_suffix(".yaml").unwrap_or(config);
+    let template_path = dir.join(format!("{stem}.yaml"));
+    let template = fs::read_to_string(&template_path).with_context(|| {
+        format!(
+            "reading {} (configs are in envoy/)",
+            template_path.display()
+        )
+    })?;
+    let port = |var: &str, default: u16| -> Result<String> {
+        match std::env::var(var) {
+            Ok(v) => v
+                .parse::<u16>()
+                .map(|p| p.to_string())
+                .map_err(|_| anyhow::anyhow!("{var}={v} is not a port number")),
+            Err(_) => Ok(default.to_string()),
+        }
+    };
+    let mut vars = vec![
+        ("ADMIN_PORT", port("ENVOY_ADMIN_PORT", 9901)?),
+        ("LISTENER_PORT", port("ENVOY_LISTENER_PORT", 10000)?),
+        ("UPSTREAM_PORT", port("UPSTREAM_PORT", 8080)?),
+        ("AS_PORT", port("AS_PORT", 9000)?),
+        ("MODULE", module.display().to_string()),
+    ];
+    let plugin_path = dir.join(format!("{stem}.json"));
+    let plugin = fs::read_to_string(&plugin_path)
+        .with_context(|| format!("reading the plugin configuration {}", plugin_path.display()))?;
+    let plugin = render(&plugin, &vars).with_context(|| plugin_path.display().to_string())?;
+    // One line of JSON, as a YAML double-quoted scalar.
+    let plugin: String = plugin.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    vars.push(("PLUGIN_CONFIG", json_string(&plugin)));
+    let rendered = render(&template, &vars).with_context(|| template_path.display().to_string())?;
+    let out = peers_dir().join(format!("envoy-{stem}.yaml"));
+    fs::create_dir_all(peers_dir())?;
+    fs::write(&out, rendered)?;
+    let get = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    eprintln!(
+        "xtask: Envoy with {}: listener 127.0.0.1:{}, admin 127.0.0.1:{}, upstream 127.0.0.1:{}, \
+         authorization server 127.0.0.1:{} (config: {})",
+        template_path.display(),
+        get("LISTENER_PORT"),
+        get("ADMIN_PORT"),
+        get("UPSTREAM_PORT"),
+        get("AS_PORT"),
+        out.display()
+    );
+    use std::os::unix::process::CommandExt;
+    let err = Command::new(&envoy)
+        .arg("-c")
+        .arg(&out)
+        .args(["--disable-hot-restart", "--concurrency", "2", "-l", "info"])
+        .exec();
+    Err(err).with_context(|| format!("exec {}", envoy.display()))
+}
+
+/// Replaces every `{{NAME}}` with its value; fails naming placeholders
+/// without one.
+fn render(template: &str, vars: &[(&str, String)]) -> Result<String> {
+    let mut out = String::with_capacity(template.len());
+    let mut missing = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            bail!("unclosed `{{{{` in template");
+        };
+        let name = after[..end].trim();
+        match vars.iter().find(|(k, _)| *k == name) {
+            Some((_, value)) => out.push_str(value),
+            None => missing.push(name.to_string()),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    if !missing.is_empty() {
+        bail!("template placeholders without a value: {missing:?}");
+    }
+    Ok(out)
+}
+
+/// `text` as a JSON string literal (also a YAML double-quoted scalar).
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     /// Installs both peers (`cargo test -p xtask -- --ignored`): network.
@@ -275,5 +389,14 @@ mod tests {
             node_as.node.display(),
             node_as.dir.display()
         );
+    }
+
+    #[test]
+    fn render_and_json_string() {
+        let vars = [("A", "1".to_string())];
+        assert_eq!(super::render("x{{A}}y{{ A }}", &vars).unwrap(), "x1y1");
+        let err = super::render("{{B}}", &vars).unwrap_err().to_string();
+        assert!(err.contains("\"B\""), "{err}");
+        assert_eq!(super::json_string("a\"b\\c\n"), r#""a\"b\\c\n""#);
     }
 }
