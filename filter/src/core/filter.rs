@@ -195,7 +195,10 @@ impl Filter {
                     Err(e) => Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e))),
                 };
             }
-            self.events.push(Event::Metric(Metric::CacheMiss));
+            // Count a held request once, not at every re-evaluation.
+            if req.held_since.is_none() {
+                self.events.push(Event::Metric(Metric::CacheMiss));
+            }
         }
         let bad = |e: TokenError| Resolution::Rejected(Rejection::InvalidToken(e));
         let jws = match jose::parse(token) {
