@@ -91,3 +91,114 @@ pub fn short_str(claims: &Map<String, Value>, name: &str) -> Option<String> {
     };
     Some(s.chars().take(128).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::{ClaimRule, KeySource, Provider};
+    use crate::core::jwk::JwkSet;
+    use serde_json::json;
+
+    fn provider() -> Provider {
+        Provider {
+            name: "p".into(),
+            issuer: "i".into(),
+            audiences: Some(vec!["a".into(), "b".into()]),
+            algorithms: vec![],
+            keys: KeySource::Inline(JwkSet::default()),
+            require_at_jwt_typ: false,
+            required_claims: vec!["sub".into()],
+            claim_rules: vec![
+                ClaimRule {
+                    claim: "roles".into(),
+                    equals: json!("admin"),
+                },
+                ClaimRule {
+                    claim: "lvl".into(),
+                    equals: json!(2),
+                },
+            ],
+            clock_skew_s: 60,
+        }
+    }
+
+    fn check_json(v: Value, now_s: u64) -> Result<(), ClaimError> {
+        check(
+            &provider(),
+            v.as_object().unwrap(),
+            UnixMillis::from_secs(now_s),
+        )
+    }
+
+    fn base() -> Value {
+        json!({"sub": "s", "aud": "a", "exp": 1000, "roles": ["x", "admin"], "lvl": 2})
+    }
+
+    #[test]
+    fn time_claims_with_skew() {
+        assert_eq!(check_json(base(), 1059), Ok(()));
+        assert_eq!(check_json(base(), 1060), Err(ClaimError::Expired));
+        let mut v = base();
+        v["exp"] = json!(1000.5);
+        assert_eq!(
+            check_json(v.clone(), 1060),
+            Ok(()),
+            "fractional NumericDate"
+        );
+        v["exp"] = json!("1000");
+        assert_eq!(check_json(v, 0), Err(ClaimError::BadTimeClaim("exp")));
+        let mut v = base();
+        v["nbf"] = json!(161);
+        assert_eq!(check_json(v.clone(), 100), Err(ClaimError::NotYetValid));
+        v["nbf"] = json!(160);
+        assert_eq!(check_json(v, 100), Ok(()));
+        let mut v = base();
+        v["iat"] = json!(500);
+        assert_eq!(check_json(v, 400), Err(ClaimError::IssuedInFuture));
+        let mut v = base();
+        v.as_object_mut().unwrap().remove("exp");
+        assert_eq!(check_json(v, 0), Err(ClaimError::MissingExp));
+    }
+
+    #[test]
+    fn audience_forms() {
+        for (aud, ok) in [
+            (json!("b"), true),
+            (json!(["z", "b"]), true),
+            (json!(["z", 1]), false),
+            (json!("z"), false),
+            (json!(null), false),
+            (json!({"a": 1}), false),
+        ] {
+            let mut v = base();
+            v["aud"] = aud.clone();
+            assert_eq!(check_json(v, 0).is_ok(), ok, "{aud}");
+        }
+    }
+
+    #[test]
+    fn required_claims_and_rules() {
+        let mut v = base();
+        v.as_object_mut().unwrap().remove("sub");
+        assert_eq!(
+            check_json(v, 0),
+            Err(ClaimError::MissingClaim("sub".into()))
+        );
+        let mut v = base();
+        v["roles"] = json!("admin");
+        assert_eq!(check_json(v, 0), Ok(()), "scalar equal");
+        let mut v = base();
+        v["roles"] = json!(["user"]);
+        assert_eq!(
+            check_json(v, 0),
+            Err(ClaimError::ClaimMismatch("roles".into()))
+        );
+        let mut v = base();
+        v["lvl"] = json!("2");
+        assert_eq!(
+            check_json(v, 0),
+            Err(ClaimError::ClaimMismatch("lvl".into())),
+            "types matter"
+        );
+    }
+}
