@@ -224,3 +224,35 @@ fn envoy_runs_a_wasm_module_in_front_of_an_upstream() {
     assert_eq!((local.status, local.text().as_str()), (418, "local"));
     assert!(envoy.admin_get("/ready").text().contains("LIVE"));
 }
+
+#[test]
+fn every_envoy_config_validates_with_the_filter_and_its_plugin_config() {
+    if !peers::e2e_enabled("every_envoy_config_validates_with_the_filter_and_its_plugin_config") {
+        return;
+    }
+    let module = oauth_tests::wasm::module("oauth-filter");
+    let dir = oauth_tests::wasm::workspace_root().join("envoy");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("envoy/ exists")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml") && !n.starts_with("istio-"))
+        .collect();
+    names.sort();
+    assert!(names.contains(&"jwt.yaml".to_string()), "{names:?}");
+    for name in &names {
+        let stem = name.trim_end_matches(".yaml");
+        let plugin_path = dir.join(format!("{stem}.json"));
+        let plugin = std::fs::read_to_string(&plugin_path).unwrap_or_else(|e| {
+            panic!(
+                "{name} needs its plugin configuration {}: {e}",
+                plugin_path.display()
+            )
+        });
+        let plugin: serde_json::Value =
+            serde_json::from_str(&peers::render(&plugin, &[("AS_PORT", "9000")]))
+                .unwrap_or_else(|e| panic!("{} is not JSON: {e}", plugin_path.display()));
+        let config = peers::envoy_config(name, &module, &plugin, 8080, 9000);
+        peers::envoy_validate(&config)
+            .unwrap_or_else(|e| panic!("envoy/{name} with {stem}.json: {e}"));
+    }
+}
