@@ -19,6 +19,10 @@ use oauth_tests::host::{Echo, Host, TempDir};
 use oauth_tests::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
 use serde_json::{json, Value};
 
+/// Lifetime of the short-lived tokens: long enough to be used once through
+/// both proxies on a loaded 2-core machine, short enough to wait out.
+const SHORT_TTL_S: u32 = 5;
+
 /// The plugin configuration both proxies run, for the AS at `issuer`.
 fn plugin_config(issuer: &str) -> Value {
     json!({
@@ -127,7 +131,7 @@ impl Stack {
         let module = oauth_tests::wasm::module("oauth-filter");
         let auth = AuthServer::start(AuthServerOptions {
             ttl_s: 300,
-            short_ttl_s: 2,
+            short_ttl_s: SHORT_TTL_S,
         });
         let upstream = Echo::start("upstream");
         let plugin = plugin_config(&auth.issuer());
@@ -329,7 +333,7 @@ fn tampered_expired_and_wrong_audience_tokens_are_refused() {
     let other = stack.auth.token(peers::RESOURCE_OTHER, "read");
     assert_invalid_token(&stack.get_with("/orders/1", &other));
 
-    // Expired: a 2-second token, accepted, then refused once past `exp`
+    // Expired: a short-lived token, accepted, then refused once past `exp`
     // (clock skew 0), also though it was cached as verified.
     let short = stack.auth.token(peers::RESOURCE_JWT_SHORT, "read");
     let exp = peers::jwt_payload(&short)["exp"].as_u64().expect("exp");
