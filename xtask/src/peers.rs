@@ -182,6 +182,12 @@ fn ensure_node() -> Result<PathBuf> {
             NODE_REQUIREMENT,
         ]))
     .context("installing Node 22 from npm (is npm installed?)")?;
+    if find_node_binary(&prefix).is_none() {
+        // The `node` package fetches its platform package (which holds the
+        // binary) from an install script; an npm that skips install scripts
+        // leaves it out. Install that package directly then.
+        install_node_platform_package(&prefix)?;
+    }
     let bin = find_node_binary(&prefix).with_context(|| {
         format!(
             "{NODE_REQUIREMENT} installed but no node 22 binary found under {}",
@@ -196,6 +202,35 @@ fn ensure_node() -> Result<PathBuf> {
         bin.display()
     );
     Ok(bin)
+}
+
+/// `npm install node-<os>-<arch>@<version of the installed node package>`.
+fn install_node_platform_package(prefix: &Path) -> Result<()> {
+    let manifest = prefix.join("node_modules/node/package.json");
+    let text =
+        fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    // `"version": "22.x.y"` in the package manifest.
+    let version = text
+        .split("\"version\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .with_context(|| format!("no version in {}", manifest.display()))?;
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    run(Command::new("npm")
+        .arg("install")
+        .arg("--prefix")
+        .arg(prefix)
+        .args(["--no-audit", "--no-fund", "--loglevel=error"])
+        .arg(format!("node-{os}-{arch}@{version}")))
+    .context("installing the Node platform package from npm")
 }
 
 /// The real node 22 binary inside the `node` npm package: the platform
