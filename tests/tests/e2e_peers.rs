@@ -223,6 +223,11 @@ fn envoy_runs_a_wasm_module_in_front_of_an_upstream() {
     let local = envoy.request("GET", "/local?status=418", &[], b"");
     assert_eq!((local.status, local.text().as_str()), (418, "local"));
     assert!(envoy.admin_get("/ready").text().contains("LIVE"));
+    // Both requests are counted by the listener's connection manager
+    // (`stat_prefix: api`), only the first reached the upstream cluster.
+    assert_eq!(envoy.stat("http.api.downstream_rq_completed"), Some(2));
+    assert_eq!(envoy.stat("cluster.upstream.upstream_rq_completed"), Some(1));
+    assert_eq!(envoy.stat("no.such.stat"), None);
 }
 
 #[test]
