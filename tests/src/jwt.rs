@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs8::EncodePrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
@@ -34,7 +34,8 @@ impl SigningKey {
     pub fn rsa(kid: &str, alg: Algorithm) -> Self {
         let mut rng = rand::thread_rng();
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("generate RSA key");
-        let der = private.to_pkcs8_der().expect("encode RSA key");
+        // jsonwebtoken wants PKCS#1 DER for RSA keys.
+        let der = private.to_pkcs1_der().expect("encode RSA key");
         let public = private.to_public_key();
         let jwk = json!({
             "kty": "RSA",

@@ -1,6 +1,8 @@
 //! Test support: building the wasm modules, starting hosts and peers.
 #![deny(missing_docs)]
 
-pub mod host;
+pub mod jwks_server;
+pub mod jwt;
 pub mod peers;
+pub mod host;
 pub mod wasm;
