@@ -115,10 +115,10 @@ impl Drop for HostProxy {
 
 /// Everything one case needs: the AS, the upstream, both proxies.
 struct Stack {
-    auth: AuthServer,
-    // Proxies first: they stop before the upstream they point at.
+    // Dropped in this order: the proxies stop before the peers they call.
     envoy: Envoy,
     host: HostProxy,
+    auth: AuthServer,
     _upstream: Echo,
 }
 
@@ -140,9 +140,9 @@ impl Stack {
         let envoy = Envoy::start(&config, peers::next_base_id());
         let host = HostProxy::start(&module, &plugin, upstream_port, auth.port());
         Some(Stack {
-            auth,
             envoy,
             host,
+            auth,
             _upstream: upstream,
         })
     }
