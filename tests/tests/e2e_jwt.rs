@@ -295,6 +295,21 @@ fn no_token_and_a_scope_the_route_does_not_grant() {
 
     let token = stack.auth.token(peers::RESOURCE_JWT, "read");
     assert_eq!(stack.get_with("/orders/1", &token).status, 200);
+    // The scheme is case-insensitive (RFC 6750 section 2.1).
+    let lower = format!("bearer {token}");
+    assert_eq!(
+        stack.get("/orders/1", &[("authorization", &lower)]).status,
+        200
+    );
+    // Another scheme counts as no token.
+    let basic = stack.get(
+        "/orders/1",
+        &[("authorization", "Basic Z2F0ZXdheTpzZWNyZXQ=")],
+    );
+    assert_eq!(
+        (basic.status, basic.www_authenticate.as_deref()),
+        (401, Some("Bearer realm=\"e2e\""))
+    );
     let outcome = stack.get_with("/admin/users", &token);
     assert_eq!(outcome.status, 403, "{outcome:?}");
     let challenge = outcome.www_authenticate.as_deref().unwrap_or_default();
@@ -393,4 +408,32 @@ fn authorization_server_down_jwt_path_keeps_working_with_cached_keys() {
         outcome.upstream().get("x-auth-scope").map(String::as_str),
         Some("read write")
     );
+}
+
+// Envoy joins repeated request headers into one value separated by `,`, so
+// in Envoy the filter sees one `authorization: Bearer <t>,Bearer <t>` and
+// answers 401 invalid_token ("token has invalid characters"), where
+// oauth-host passes two headers and the filter answers 400. A Bearer token
+// cannot contain `,` (RFC 6750 b64token), so the filter can recognise the
+// joined form as two headers; until it does, this case differs.
+#[test]
+#[ignore = "differs: Envoy joins repeated Authorization headers with ','; the filter must read that as two headers"]
+fn two_authorization_headers_are_a_bad_request() {
+    let Some(stack) = Stack::start("two_authorization_headers_are_a_bad_request") else {
+        return;
+    };
+    let token = stack.auth.token(peers::RESOURCE_JWT, "read");
+    // Two Authorization headers: a bad request, whatever they hold.
+    let bearer = format!("Bearer {token}");
+    let twice = stack.get(
+        "/orders/1",
+        &[("authorization", &bearer), ("authorization", &bearer)],
+    );
+    assert_eq!(twice.status, 400, "{twice:?}");
+    let challenge = twice.www_authenticate.as_deref().unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer realm=\"e2e\", error=\"invalid_request\""),
+        "{challenge}"
+    );
+    assert!(twice.upstream.is_none());
 }
