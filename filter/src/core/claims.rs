@@ -36,11 +36,37 @@ pub fn check(
     claims: &Map<String, Value>,
     now: UnixMillis,
 ) -> Result<(), ClaimError> {
+    check_with(provider, claims, now, true)
+}
+
+/// The same checks for an introspection answer (RFC 7662 §2.2): `exp` is
+/// optional there, and `iss`, when present, must be the provider's.
+pub fn check_answer(
+    provider: &Provider,
+    claims: &Map<String, Value>,
+    now: UnixMillis,
+) -> Result<(), ClaimError> {
+    if let Some(iss) = claims.get("iss") {
+        if iss.as_str() != Some(provider.issuer.as_str()) {
+            return Err(ClaimError::ClaimMismatch("iss".into()));
+        }
+    }
+    check_with(provider, claims, now, false)
+}
+
+fn check_with(
+    provider: &Provider,
+    claims: &Map<String, Value>,
+    now: UnixMillis,
+    exp_required: bool,
+) -> Result<(), ClaimError> {
     let now_s = now.0 as f64 / 1000.0;
     let skew = provider.clock_skew_s as f64;
-    let exp = numeric_date(claims, "exp")?.ok_or(ClaimError::MissingExp)?;
-    if now_s >= exp + skew {
-        return Err(ClaimError::Expired);
+    match numeric_date(claims, "exp")? {
+        Some(exp) if now_s >= exp + skew => return Err(ClaimError::Expired),
+        Some(_) => {}
+        None if exp_required => return Err(ClaimError::MissingExp),
+        None => {}
     }
     if let Some(nbf) = numeric_date(claims, "nbf")? {
         if now_s + skew < nbf {
@@ -119,6 +145,8 @@ mod tests {
                 },
             ],
             clock_skew_s: 60,
+            resolver: crate::core::config::Resolver::Jwt,
+            introspection: None,
         }
     }
 

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::introspect::{Introspection, IntrospectionCacheConfig, IntrospectionConfig};
 use super::jose::Alg;
 use super::jwk::JwkSet;
 use super::uri::HttpUri;
@@ -67,6 +68,9 @@ pub struct Config {
     /// Per-worker cache of verified tokens.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// Shared cache of introspection answers.
+    #[serde(default)]
+    pub introspection_cache: IntrospectionCacheConfig,
     /// Audit log line per decision.
     #[serde(default)]
     pub audit: AuditConfig,
@@ -100,8 +104,16 @@ pub struct ProviderConfig {
     /// Allowed JWS algorithms. Default: every asymmetric algorithm.
     #[serde(default)]
     pub algorithms: Option<Vec<String>>,
-    /// Where the verification keys come from.
-    pub jwks: JwksSource,
+    /// Where the verification keys come from (not needed with resolver
+    /// `introspection`).
+    #[serde(default)]
+    pub jwks: Option<JwksSource>,
+    /// How tokens of this provider are resolved.
+    #[serde(default)]
+    pub resolver: Resolver,
+    /// The introspection endpoint (RFC 7662), for resolvers that introspect.
+    #[serde(default)]
+    pub introspection: Option<IntrospectionConfig>,
     /// Require the RFC 9068 header `typ` (`at+jwt` or `application/at+jwt`).
     #[serde(default)]
     pub require_at_jwt_typ: bool,
@@ -118,6 +130,27 @@ pub struct ProviderConfig {
 
 fn default_skew() -> u64 {
     60
+}
+
+/// How a provider's tokens are turned into claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolver {
+    /// Verify JWS signatures locally (the default).
+    #[default]
+    Jwt,
+    /// Introspect every token (RFC 7662), JWT or opaque.
+    Introspection,
+    /// A JWS whose `iss` names this provider is verified locally; any token
+    /// that is not a JWS of a configured issuer is introspected here.
+    JwtOrIntrospection,
+}
+
+impl Resolver {
+    /// Whether this resolver may introspect.
+    pub fn introspects(self) -> bool {
+        self != Resolver::Jwt
+    }
 }
 
 /// Key source of a provider: exactly one of the variants.
@@ -386,11 +419,17 @@ pub struct Provider {
     pub claim_rules: Vec<ClaimRule>,
     /// Skew in seconds.
     pub clock_skew_s: u64,
+    /// Resolver choice.
+    pub resolver: Resolver,
+    /// Introspection endpoint, when the resolver introspects.
+    pub introspection: Option<Introspection>,
 }
 
 /// A validated key source.
 #[derive(Debug, Clone)]
 pub enum KeySource {
+    /// No keys: the provider only introspects.
+    None,
     /// Keys from the configuration.
     Inline(JwkSet),
     /// A JWK set at a URI.
@@ -418,6 +457,9 @@ pub struct FilterConfig {
     pub raw: Config,
     /// Validated providers, in configuration order.
     pub providers: Vec<Provider>,
+    /// The provider that introspects tokens no other resolver claims
+    /// (resolver `introspection` or `jwt_or_introspection`), if any.
+    pub introspector: Option<usize>,
 }
 
 /// Parse and validate a configuration document.
@@ -546,6 +588,7 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
     let mut providers = Vec::with_capacity(raw.providers.len());
     let mut names = HashSet::new();
     let mut issuers = HashSet::new();
+    let mut introspector: Option<usize> = None;
     for (i, pc) in raw.providers.iter().enumerate() {
         let p = format!("providers[{i}]");
         if pc.name.is_empty()
@@ -607,7 +650,14 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
             }
         };
         let keys = match &pc.jwks {
-            JwksSource::Inline(v) => {
+            None if pc.resolver == Resolver::Introspection => KeySource::None,
+            None => {
+                return Err(err(
+                    format!("{p}.jwks"),
+                    "required unless resolver is introspection",
+                ))
+            }
+            Some(JwksSource::Inline(v)) => {
                 let set = JwkSet::from_value(v, true)
                     .map_err(|e| err(format!("{p}.jwks.inline{}", e.path), e.message))?;
                 if set.keys.is_empty() {
@@ -615,7 +665,7 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
                 }
                 KeySource::Inline(set)
             }
-            JwksSource::Remote(r) => {
+            Some(JwksSource::Remote(r)) => {
                 let uri =
                     HttpUri::parse(&r.uri).map_err(|m| err(format!("{p}.jwks.remote.uri"), m))?;
                 let uri = match &r.authority {
@@ -628,7 +678,7 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
                     cluster: r.cluster.clone(),
                 }
             }
-            JwksSource::Discovery(d) => {
+            Some(JwksSource::Discovery(d)) => {
                 let text = match &d.uri {
                     Some(u) => u.clone(),
                     None => format!(
@@ -662,6 +712,34 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
                 ));
             }
         }
+        let introspection = match (&pc.introspection, pc.resolver.introspects()) {
+            (Some(ic), true) => Some(Introspection::from_config(
+                ic,
+                &format!("{p}.introspection"),
+            )?),
+            (None, true) => {
+                return Err(err(
+                    format!("{p}.introspection"),
+                    "required when resolver is introspection or jwt_or_introspection",
+                ))
+            }
+            (Some(_), false) => {
+                return Err(err(
+                    format!("{p}.introspection"),
+                    "only used with resolver introspection or jwt_or_introspection",
+                ))
+            }
+            (None, false) => None,
+        };
+        if pc.resolver.introspects() {
+            if let Some(first) = introspector {
+                return Err(err(
+                    format!("{p}.resolver"),
+                    format!("only one provider may introspect (providers[{first}] already does)"),
+                ));
+            }
+            introspector = Some(i);
+        }
         providers.push(Provider {
             name: pc.name.clone(),
             issuer: pc.issuer.clone(),
@@ -672,9 +750,16 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
             required_claims: pc.required_claims.clone(),
             claim_rules: pc.claim_rules.clone(),
             clock_skew_s: pc.clock_skew_s,
+            resolver: pc.resolver,
+            introspection,
         });
     }
-    Ok(FilterConfig { raw, providers })
+    raw.introspection_cache.validate()?;
+    Ok(FilterConfig {
+        raw,
+        providers,
+        introspector,
+    })
 }
 
 fn check_cluster(c: &str, path: &str) -> Result<(), ConfigError> {

@@ -18,6 +18,9 @@ pub enum Rejection {
     },
     /// No usable verification key: fetch failed or timed out (503).
     KeysUnavailable,
+    /// The introspection endpoint gave no answer: unreachable, timeout,
+    /// non-200 status or garbage (503).
+    IntrospectionUnavailable,
 }
 
 /// Malformed requests.
@@ -54,6 +57,8 @@ pub enum TokenError {
     WrongTyp,
     /// A claim check failed.
     Claims(ClaimError),
+    /// The authorization server says the token is not active (RFC 7662).
+    Inactive,
 }
 
 /// Failed claim checks.
@@ -84,7 +89,7 @@ impl Rejection {
             Rejection::InvalidRequest(_) => 400,
             Rejection::NoToken | Rejection::InvalidToken(_) => 401,
             Rejection::InsufficientScope { .. } => 403,
-            Rejection::KeysUnavailable => 503,
+            Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => 503,
         }
     }
 
@@ -99,6 +104,7 @@ impl Rejection {
             Rejection::InvalidToken(t) => t.reason(),
             Rejection::InsufficientScope { .. } => "insufficient_scope",
             Rejection::KeysUnavailable => "keys_unavailable",
+            Rejection::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 
@@ -113,6 +119,9 @@ impl Rejection {
             Rejection::InvalidToken(t) => t.describe(),
             Rejection::InsufficientScope { .. } => "the token lacks a required scope".to_owned(),
             Rejection::KeysUnavailable => "token verification keys are unavailable".to_owned(),
+            Rejection::IntrospectionUnavailable => {
+                "the token could not be checked: authorization server unavailable".to_owned()
+            }
         }
     }
 }
@@ -131,6 +140,7 @@ impl TokenError {
             TokenError::NoMatchingKey => "no_matching_key",
             TokenError::BadSignature => "bad_signature",
             TokenError::WrongTyp => "wrong_typ",
+            TokenError::Inactive => "inactive",
             TokenError::Claims(c) => match c {
                 ClaimError::Expired => "expired",
                 ClaimError::NotYetValid => "not_yet_valid",
@@ -157,6 +167,7 @@ impl TokenError {
             TokenError::NoMatchingKey => "no key for this algorithm".to_owned(),
             TokenError::BadSignature => "invalid signature".to_owned(),
             TokenError::WrongTyp => "token type is not at+jwt".to_owned(),
+            TokenError::Inactive => "token is not active".to_owned(),
             TokenError::Claims(c) => match c {
                 ClaimError::Expired => "token expired".to_owned(),
                 ClaimError::NotYetValid => "token not yet valid".to_owned(),

@@ -31,6 +31,17 @@ pub enum Metric {
     KeyFetch,
     /// A key-set fetch failed.
     KeyFetchFailure,
+    /// An introspection callout was started.
+    IntrospectionCall,
+    /// An introspection callout gave no answer, by kind
+    /// (see [`crate::core::introspect::IntrospectionError::kind`]).
+    IntrospectionError(&'static str),
+    /// An introspection answer was found in the cache (local or shared).
+    AnswerCacheHit,
+    /// A token had no cached introspection answer.
+    AnswerCacheMiss,
+    /// A live introspection answer was evicted (local or shared).
+    AnswerCacheEviction,
 }
 
 impl Metric {
@@ -43,6 +54,27 @@ impl Metric {
             Metric::CacheMiss => "oauth_filter_token_cache_misses".to_owned(),
             Metric::KeyFetch => "oauth_filter_key_fetches".to_owned(),
             Metric::KeyFetchFailure => "oauth_filter_key_fetch_failures".to_owned(),
+            Metric::IntrospectionCall => "oauth_filter_introspection_calls".to_owned(),
+            Metric::IntrospectionError(k) => format!("oauth_filter_introspection_errors_{k}"),
+            Metric::AnswerCacheHit => "oauth_filter_introspection_cache_hits".to_owned(),
+            Metric::AnswerCacheMiss => "oauth_filter_introspection_cache_misses".to_owned(),
+            Metric::AnswerCacheEviction => "oauth_filter_introspection_cache_evictions".to_owned(),
+        }
+    }
+}
+
+/// A histogram to record into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Histogram {
+    /// Introspection callout latency in milliseconds (answered or not).
+    IntrospectionLatencyMs,
+}
+
+impl Histogram {
+    /// The proxy-wasm metric name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Histogram::IntrospectionLatencyMs => "oauth_filter_introspection_latency_ms",
         }
     }
 }
@@ -96,6 +128,8 @@ pub enum Event {
     Audit(Box<AuditEvent>),
     /// Increment this counter.
     Metric(Metric),
+    /// Record a value in this histogram.
+    Histogram(Histogram, u64),
     /// Log this line.
     Log(Level, String),
 }

@@ -1,32 +1,39 @@
 //! The resource-server pipeline: extract → resolve → authorize → edit.
 //!
-//! `resolve` turns a token into verified claims. Today the only resolver is
-//! the stateless JWT one; introspection (RFC 7662) slots in as a second
-//! resolver returning [`Resolution::Pending`] while its callout runs, and
-//! client grants as a stage after `authorize` adding its own header edits.
+//! `resolve` turns a token into verified claims with one of two resolvers,
+//! chosen per provider: the stateless JWT one, or introspection (RFC 7662),
+//! which returns [`Resolution::Pending`] while its callout runs. Client
+//! grants come as a stage after `authorize` adding their own header edits.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::answer_cache::{AnswerCache, Cached, Lookup};
 use super::cache::{TokenCache, Verified};
 use super::claims;
-use super::config::FilterConfig;
+use super::client_auth;
+use super::config::{FilterConfig, Resolver};
 use super::error::{Rejection, TokenError};
-use super::events::{hash_prefix, AuditEvent, Event, Metric};
+use super::events::{hash_prefix, AuditEvent, Event, Histogram, Level, Metric};
 use super::extract::extract;
+use super::introspect::parse_answer;
 use super::jose;
 use super::keys::{Callout, CalloutId, CalloutResponse, KeyLookup, KeyManager};
 use super::response::{reply, LocalReply};
 use super::scopes;
-use super::shared::SharedStore;
+use super::shared::{MemoryStore, SharedStore};
 use super::time::UnixMillis;
 use super::upstream::{self, HeaderEdits};
 use super::verify::verify;
 
 /// Most keys tried for one token that has no `kid`.
 const MAX_KEY_TRIES: usize = 4;
+
+/// Callout ids of introspection calls have this bit set (key fetches count
+/// up from 1 and never reach it).
+const INTROSPECTION_ID: u64 = 1 << 62;
 
 /// The request as the core sees it.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +66,8 @@ enum Resolution {
     Verified(Verified, Option<String>),
     Pending,
     Rejected(Rejection),
+    /// No answer from the introspection endpoint and `danger_fail_open`.
+    FailOpen,
 }
 
 /// One worker's filter state.
@@ -67,6 +76,15 @@ pub struct Filter {
     cfg: Arc<FilterConfig>,
     keys: KeyManager,
     cache: TokenCache,
+    answers: Option<AnswerCache>,
+    /// Introspection callouts to start now (see [`Filter::drain_callouts`]).
+    outbox: Vec<Callout>,
+    /// Start times of introspection callouts (latency histogram).
+    started: std::collections::HashMap<CalloutId, UnixMillis>,
+    next_introspection: u64,
+    worker: String,
+    /// Shared data for callers without one ([`Filter::on_request`]).
+    own_store: MemoryStore,
     events: Vec<Event>,
 }
 
@@ -76,12 +94,57 @@ impl Filter {
     pub fn new(cfg: FilterConfig, worker_id: &str) -> Filter {
         let keys = KeyManager::new(&cfg, worker_id);
         let cache = TokenCache::new(cfg.raw.cache.max_entries);
+        let answers = cfg.introspector.and_then(|i| {
+            let p = &cfg.providers[i];
+            let ic = p.introspection.as_ref()?;
+            // Answers are per (issuer, endpoint, client): two plugin
+            // configurations in one VM never share answers they would not
+            // both get.
+            let id: String = Sha256::digest(
+                format!("{}\n{}\n{}", p.issuer, ic.uri, ic.auth.client_id()).as_bytes(),
+            )[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Some(AnswerCache::new(
+                cfg.raw.introspection_cache.clone(),
+                &p.name,
+                &id,
+                worker_id,
+                ic.timeout_ms + 1000,
+            ))
+        });
         Filter {
             cfg: Arc::new(cfg),
             keys,
             cache,
+            answers,
+            outbox: Vec::new(),
+            started: std::collections::HashMap::new(),
+            next_introspection: 0,
+            worker: worker_id.to_owned(),
+            own_store: MemoryStore::default(),
             events: Vec::new(),
         }
+    }
+
+    /// Prepare shared data (create the answer cache's buckets). Call once
+    /// after configuration.
+    pub fn init_shared(&mut self, store: &mut dyn SharedStore) {
+        if let Some(a) = &self.answers {
+            a.init(store);
+        }
+    }
+
+    /// Introspection callouts to start right away, from the context of the
+    /// request that asked for them. Call after every [`Filter::on_request`].
+    pub fn drain_callouts(&mut self) -> Vec<Callout> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The introspection answer cache (tests, tooling).
+    pub fn answers(&self) -> Option<&AnswerCache> {
+        self.answers.as_ref()
     }
 
     /// The configuration.
@@ -111,7 +174,30 @@ impl Filter {
             .keys
             .on_tick(now, store, &mut self.events, &mut changed);
         self.keys_changed(&changed);
+        if let Some(a) = &mut self.answers {
+            for id in a.on_tick(now, store, &mut self.events) {
+                self.started.remove(&id);
+                self.events.push(Event::Log(
+                    Level::Warn,
+                    "introspection callout never answered; given up".into(),
+                ));
+            }
+        }
         out
+    }
+
+    /// A callout started from a request context will never be answered (the
+    /// stream ended): release its claim so that another request can retry.
+    pub fn on_callout_abandoned(
+        &mut self,
+        id: CalloutId,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) {
+        self.started.remove(&id);
+        if let Some(a) = &mut self.answers {
+            a.abandon(id, now, store, &mut self.events);
+        }
     }
 
     /// A callout started by [`Filter::on_tick`] finished (status None: failed).
@@ -122,6 +208,10 @@ impl Filter {
         now: UnixMillis,
         store: &mut dyn SharedStore,
     ) -> Vec<Callout> {
+        if id.0 & INTROSPECTION_ID != 0 {
+            self.introspection_done(id, resp, now, store);
+            return Vec::new();
+        }
         let mut changed = Vec::new();
         let out = self
             .keys
@@ -136,17 +226,72 @@ impl Filter {
         }
     }
 
-    /// Decide about one request.
+    fn introspection_done(
+        &mut self,
+        id: CalloutId,
+        resp: CalloutResponse<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) {
+        let Some(answers) = &mut self.answers else {
+            return;
+        };
+        if !answers.owns(id) {
+            return; // abandoned, or from an older configuration
+        }
+        if let Some(t) = self.started.remove(&id) {
+            self.events.push(Event::Histogram(
+                Histogram::IntrospectionLatencyMs,
+                now.since(t),
+            ));
+        }
+        let result = parse_answer(resp);
+        let digest = answers.complete(id, &result, now, store, &mut self.events);
+        if let Err(e) = &result {
+            self.events
+                .push(Event::Metric(Metric::IntrospectionError(e.kind())));
+            let name = self
+                .cfg
+                .introspector
+                .map(|i| self.cfg.providers[i].name.as_str())
+                .unwrap_or("");
+            self.events.push(Event::Log(
+                Level::Warn,
+                format!(
+                    "provider {name}: introspection failed: {}; token_hash {}",
+                    e.describe(),
+                    digest.as_ref().map(hash_prefix).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+
+    /// Decide about one request, with a private in-memory shared store (one
+    /// worker alone; tests). Adapters use [`Filter::on_request_in`].
     pub fn on_request(&mut self, req: &RequestView<'_>, now: UnixMillis) -> Decision {
+        let mut store = std::mem::take(&mut self.own_store);
+        let d = self.on_request_in(req, now, &mut store);
+        self.own_store = store;
+        d
+    }
+
+    /// Decide about one request. Then start [`Filter::drain_callouts`].
+    pub fn on_request_in(
+        &mut self,
+        req: &RequestView<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) -> Decision {
         let token = match extract(&self.cfg.raw.token, req.headers) {
             Ok(t) => t,
             Err(r) => return self.deny(req, r, None, None),
         };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let (verified, payload_b64) = match self.resolve(token, &digest, req, now) {
+        let (verified, payload_b64) = match self.resolve(token, &digest, req, now, store) {
             Resolution::Verified(v, p) => (v, p),
             Resolution::Pending => return Decision::Pause,
             Resolution::Rejected(r) => return self.deny(req, r, Some(&digest), None),
+            Resolution::FailOpen => return self.fail_open(req, &digest),
         };
         let required = scopes::required(&self.cfg.raw.scopes, req.method, req.path);
         if !scopes::satisfied(&required, &verified.claims) {
@@ -173,18 +318,38 @@ impl Filter {
         Decision::Continue(edits)
     }
 
+    /// `danger_fail_open`: forward without identity (spoofable headers are
+    /// still removed), log it, count it as allowed.
+    fn fail_open(&mut self, req: &RequestView<'_>, digest: &[u8; 32]) -> Decision {
+        let empty = serde_json::Map::new();
+        let (edits, _) = upstream::edits(&self.cfg.raw.upstream, &empty, None);
+        self.events.push(Event::Log(
+            Level::Warn,
+            format!(
+                "introspection unavailable: request forwarded unchecked (danger_fail_open); token_hash {}",
+                hash_prefix(digest)
+            ),
+        ));
+        self.events.push(Event::Metric(Metric::Allowed));
+        self.audit(req, "allow", 200, "fail_open", Some(digest), None);
+        Decision::Continue(edits)
+    }
+
     fn may_hold(&self, req: &RequestView<'_>, now: UnixMillis) -> bool {
         let since = req.held_since.unwrap_or(now);
         now.since(since) < self.cfg.raw.key_fetch.initial_wait_ms
     }
 
-    /// Stateless JWT resolver (with the verified-token cache in front).
+    /// Pick the resolver: a JWS whose `iss` names a JWT provider is verified
+    /// here; a JWS of an introspection-only provider, and any other token
+    /// when a provider introspects, goes to introspection.
     fn resolve(
         &mut self,
         token: &str,
         digest: &[u8; 32],
         req: &RequestView<'_>,
         now: UnixMillis,
+        store: &mut dyn SharedStore,
     ) -> Resolution {
         if self.cfg.raw.cache.max_entries > 0 {
             if let Some(v) = self.cache.get(digest, now) {
@@ -195,10 +360,124 @@ impl Filter {
                     Err(e) => Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e))),
                 };
             }
-            // Count a held request once, not at every re-evaluation.
-            if req.held_since.is_none() {
-                self.events.push(Event::Metric(Metric::CacheMiss));
+        }
+        let jws = jose::parse(token);
+        let issuer_idx = jws.as_ref().ok().and_then(|j| {
+            let iss = j.claims.get("iss").and_then(Value::as_str)?;
+            self.cfg.providers.iter().position(|p| p.issuer == iss)
+        });
+        match issuer_idx {
+            Some(i) if self.cfg.providers[i].resolver != Resolver::Introspection => {}
+            Some(i) => return self.introspect(i, token, digest, req, now, store),
+            None => {
+                if let Some(i) = self.cfg.introspector {
+                    return self.introspect(i, token, digest, req, now, store);
+                }
             }
+        }
+        self.resolve_jwt(token, digest, req, now)
+    }
+
+    /// Introspection resolver (shared answer cache in front).
+    fn introspect(
+        &mut self,
+        idx: usize,
+        token: &str,
+        digest: &[u8; 32],
+        req: &RequestView<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) -> Resolution {
+        let provider = &self.cfg.providers[idx];
+        let (Some(ic), Some(answers)) = (provider.introspection.as_ref(), self.answers.as_mut())
+        else {
+            return Resolution::Rejected(Rejection::IntrospectionUnavailable);
+        };
+        let hold = req
+            .held_since
+            .is_none_or(|since| now.since(since) < answers.hold_ms());
+        let failed = || {
+            if ic.danger_fail_open {
+                Resolution::FailOpen
+            } else {
+                Resolution::Rejected(Rejection::IntrospectionUnavailable)
+            }
+        };
+        let lookup = answers.lookup(digest, req.held_since, now, store, &mut self.events);
+        let first = req.held_since.is_none();
+        match lookup {
+            Lookup::Hit(c) => {
+                self.events.push(Event::Metric(Metric::AnswerCacheHit));
+                self.answered(idx, c, now)
+            }
+            Lookup::InFlight | Lookup::OtherWorker => {
+                if first {
+                    self.events.push(Event::Metric(Metric::AnswerCacheMiss));
+                }
+                if hold {
+                    Resolution::Pending
+                } else {
+                    failed()
+                }
+            }
+            Lookup::Failed => failed(),
+            Lookup::Claimed => {
+                if first {
+                    self.events.push(Event::Metric(Metric::AnswerCacheMiss));
+                }
+                self.next_introspection += 1;
+                let n = self.next_introspection;
+                let id = CalloutId(INTROSPECTION_ID | n);
+                let jti = client_auth::jti(&self.worker, n, now);
+                self.outbox.push(ic.request(id, token, now, &jti));
+                answers.started(*digest, id, now);
+                self.started.insert(id, now);
+                self.events.push(Event::Metric(Metric::IntrospectionCall));
+                if hold {
+                    Resolution::Pending
+                } else {
+                    failed()
+                }
+            }
+        }
+    }
+
+    fn answered(&self, idx: usize, c: Cached, now: UnixMillis) -> Resolution {
+        let claims = match c {
+            Cached::Inactive => {
+                return Resolution::Rejected(Rejection::InvalidToken(TokenError::Inactive))
+            }
+            Cached::Active(m) => m,
+        };
+        let p = &self.cfg.providers[idx];
+        if let Err(e) = claims::check_answer(p, &claims, now) {
+            return Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e)));
+        }
+        let exp = claims::exp_ms(&claims).unwrap_or(UnixMillis(u64::MAX));
+        let payload = serde_json::to_vec(&*claims)
+            .ok()
+            .map(|b| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b));
+        Resolution::Verified(
+            Verified {
+                provider: idx,
+                claims,
+                exp,
+            },
+            payload,
+        )
+    }
+
+    /// Stateless JWT resolver (the verified-token cache was consulted).
+    fn resolve_jwt(
+        &mut self,
+        token: &str,
+        digest: &[u8; 32],
+        req: &RequestView<'_>,
+        now: UnixMillis,
+    ) -> Resolution {
+        // Count a held request once, not at every re-evaluation.
+        if self.cfg.raw.cache.max_entries > 0 && req.held_since.is_none() {
+            self.events.push(Event::Metric(Metric::CacheMiss));
         }
         let bad = |e: TokenError| Resolution::Rejected(Rejection::InvalidToken(e));
         let jws = match jose::parse(token) {

@@ -33,8 +33,8 @@ pub const MAX_BODY: usize = 512 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CalloutId(pub u64);
 
-/// An HTTP GET the adapter must start (proxy-wasm `dispatch_http_call`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An HTTP request the adapter must start (proxy-wasm `dispatch_http_call`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Callout {
     /// Id to hand back with the response.
     pub id: CalloutId,
@@ -44,18 +44,52 @@ pub struct Callout {
     pub uri: HttpUri,
     /// Timeout.
     pub timeout_ms: u64,
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Headers besides the pseudo-headers and `accept` (may hold credentials).
+    pub extra_headers: Vec<(String, String)>,
+    /// Request body (may hold credentials or a token).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Callout {
+    // Headers and body can carry secrets and tokens: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callout")
+            .field("id", &self.id)
+            .field("cluster", &self.cluster)
+            .field("uri", &self.uri)
+            .field("method", &self.method)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Callout {
+    /// A `GET` accepting JSON.
+    pub fn get(id: CalloutId, cluster: String, uri: HttpUri, timeout_ms: u64) -> Callout {
+        Callout {
+            id,
+            cluster,
+            uri,
+            timeout_ms,
+            method: "GET",
+            extra_headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     /// Request headers, pseudo-headers included.
     pub fn headers(&self) -> Vec<(String, String)> {
-        vec![
-            (":method".into(), "GET".into()),
+        let mut h = vec![
+            (":method".into(), self.method.into()),
             (":path".into(), self.uri.path.clone()),
             (":authority".into(), self.uri.authority.clone()),
             (":scheme".into(), self.uri.scheme.into()),
             ("accept".into(), "application/json".into()),
-        ]
+        ];
+        h.extend(self.extra_headers.iter().cloned());
+        h
     }
 }
 
@@ -162,6 +196,14 @@ impl KeyManager {
             .iter()
             .map(|p| {
                 let (source, state, target) = match &p.keys {
+                    KeySource::None => (
+                        Source::Inline,
+                        KeyState::Ready {
+                            set: Arc::new(JwkSet::default()),
+                            fetched_at: UnixMillis(0),
+                        },
+                        String::new(),
+                    ),
                     KeySource::Inline(set) => (
                         Source::Inline,
                         KeyState::Ready {
@@ -339,12 +381,7 @@ impl KeyManager {
             Level::Debug,
             format!("provider {}: fetching {}", p.name, uri.to_text()),
         ));
-        Callout {
-            id,
-            cluster,
-            uri,
-            timeout_ms: self.timing.timeout_ms,
-        }
+        Callout::get(id, cluster, uri, self.timing.timeout_ms)
     }
 
     /// Adopt the shared record if it changed since we last looked.

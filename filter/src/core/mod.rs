@@ -5,13 +5,16 @@
 //! [`events::Event`]s to log and count. The proxy-wasm adapter
 //! (`crate::wasm`) only moves data between the host and this module.
 
+pub mod answer_cache;
 pub mod cache;
 pub mod claims;
+pub mod client_auth;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod filter;
+pub mod introspect;
 pub mod jose;
 pub mod json;
 pub mod jwk;

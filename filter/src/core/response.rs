@@ -62,7 +62,9 @@ pub fn reply(realm: &str, r: &Rejection) -> LocalReply {
                 quoted(&desc)
             )),
         ),
-        Rejection::KeysUnavailable => ("temporarily_unavailable", None),
+        Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => {
+            ("temporarily_unavailable", None)
+        }
     };
     let body = serde_json::json!({ "error": code, "error_description": desc }).to_string();
     let mut headers = vec![

@@ -31,6 +31,18 @@ pub struct MemoryStore {
     next_cas: u32,
 }
 
+impl MemoryStore {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no key exists.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 impl SharedStore for MemoryStore {
     fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
         self.map.get(key).cloned()

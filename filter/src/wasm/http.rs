@@ -3,7 +3,7 @@
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
-use super::{evaluate, Applied, WorkerRef};
+use super::{abandon_callouts, deliver, evaluate, Applied, WorkerRef};
 
 /// One HTTP stream.
 pub struct Http {
@@ -19,16 +19,27 @@ impl Http {
 }
 
 impl Context for Http {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        deliver(&self.worker, token, num_headers, body_size, self.id);
+    }
+
     fn on_done(&mut self) -> bool {
         // A held stream that ends (client gone) must not be resumed later.
         self.worker.borrow_mut().waiting.remove(&self.id);
+        abandon_callouts(&self.worker, self.id);
         true
     }
 }
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        match evaluate(&self.worker, self.id, None, false) {
+        match evaluate(&self.worker, self.id, None, false, self.id) {
             Applied::Forwarded => Action::Continue,
             // Held until the root context resumes or answers it; or answered.
             Applied::Held | Applied::Replied => Action::Pause,

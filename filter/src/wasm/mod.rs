@@ -5,7 +5,12 @@
 //!   and re-evaluates held requests after each (switching to their context
 //!   with `set_effective_context`, then resuming or answering them).
 //! - [`http::Http`] reads a request's headers and properties, asks the core,
-//!   and applies the decision.
+//!   applies the decision, and starts the introspection callouts the core
+//!   asks for right away (so they go out without waiting for a tick). The
+//!   SDK delivers a callout's answer to the context that was running when it
+//!   was dispatched (the stream, or the root during a tick); both hand it to
+//!   [`deliver`]. A stream that ends first gives its callouts up
+//!   ([`Filter::on_callout_abandoned`]).
 //! - [`store::HostStore`] is the core's shared-data view over
 //!   `get_shared_data`/`set_shared_data` (compare-and-swap).
 //!
@@ -19,13 +24,15 @@ pub mod store;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel, MapType, MetricType};
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 
 use crate::core::events::{Event, Level};
-use crate::core::{Decision, Filter, RequestView, UnixMillis};
+use crate::core::keys::MAX_BODY;
+use crate::core::{Callout, CalloutId, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
+use store::HostStore;
 
 #[allow(missing_docs)]
 mod entry {
@@ -45,6 +52,10 @@ pub struct Worker {
     pub filter: Option<Filter>,
     /// Held requests: context id → when first held.
     pub waiting: BTreeMap<u32, UnixMillis>,
+    /// Host callout token → (core callout id, context the SDK delivers it to).
+    pub callouts: HashMap<u32, (CalloutId, u32)>,
+    /// The root context id.
+    pub root_id: u32,
     /// Metric ids by name.
     metrics: HashMap<String, u32>,
 }
@@ -58,6 +69,8 @@ impl Worker {
         Rc::new(RefCell::new(Worker {
             filter: None,
             waiting: BTreeMap::new(),
+            callouts: HashMap::new(),
+            root_id: 0,
             metrics: HashMap::new(),
         }))
     }
@@ -77,23 +90,153 @@ impl Worker {
                     log(l, &format!("oauth-filter: {msg}"));
                 }
                 Event::Metric(m) => {
-                    let name = m.name();
-                    let id = match self.metrics.get(&name) {
-                        Some(id) => Some(*id),
-                        None => match hostcalls::define_metric(MetricType::Counter, &name) {
-                            Ok(id) => {
-                                self.metrics.insert(name, id);
-                                Some(id)
-                            }
-                            Err(_) => None,
-                        },
-                    };
-                    if let Some(id) = id {
+                    if let Some(id) = self.metric(m.name(), MetricType::Counter) {
                         let _ = hostcalls::increment_metric(id, 1);
+                    }
+                }
+                Event::Histogram(h, v) => {
+                    if let Some(id) = self.metric(h.name().to_owned(), MetricType::Histogram) {
+                        let _ = hostcalls::record_metric(id, v);
                     }
                 }
             }
         }
+    }
+
+    fn metric(&mut self, name: String, kind: MetricType) -> Option<u32> {
+        if let Some(id) = self.metrics.get(&name) {
+            return Some(*id);
+        }
+        let id = hostcalls::define_metric(kind, &name).ok()?;
+        self.metrics.insert(name, id);
+        Some(id)
+    }
+}
+
+/// Start callouts from the current context; `sdk_ctx` is the context whose
+/// callback is running (the SDK delivers the answers there). A callout the
+/// host refuses is reported to the core as failed at once.
+pub fn dispatch(worker: &WorkerRef, list: Vec<Callout>, sdk_ctx: u32) {
+    let mut failed = Vec::new();
+    for c in list {
+        let headers = c.headers();
+        let hs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let body = if c.body.is_empty() {
+            None
+        } else {
+            Some(c.body.as_slice())
+        };
+        match hostcalls::dispatch_http_call(
+            &c.cluster,
+            hs,
+            body,
+            vec![],
+            Duration::from_millis(c.timeout_ms),
+        ) {
+            Ok(token) => {
+                worker.borrow_mut().callouts.insert(token, (c.id, sdk_ctx));
+            }
+            Err(status) => {
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "oauth-filter: callout to cluster {} refused by the host: {status:?}",
+                        c.cluster
+                    ),
+                );
+                failed.push(c.id);
+            }
+        }
+    }
+    for id in failed {
+        let resp = CalloutResponse {
+            status: None,
+            headers: &[],
+            body: &[],
+        };
+        let more = with_filter(worker, |f| {
+            f.on_callout_response(id, resp, now(), &mut HostStore)
+        });
+        // A failure never asks for a follow-up; guard against loops anyway.
+        if more.is_some_and(|m| !m.is_empty()) {
+            log(
+                LogLevel::Warn,
+                "oauth-filter: follow-up callout after a refused dispatch dropped",
+            );
+        }
+    }
+}
+
+/// Run `f` on the configured core and emit its events.
+pub fn with_filter<T>(worker: &WorkerRef, f: impl FnOnce(&mut Filter) -> T) -> Option<T> {
+    let mut w = worker.borrow_mut();
+    let filter = w.filter.as_mut()?;
+    let out = f(filter);
+    let events = filter.drain_events();
+    w.emit(events);
+    Some(out)
+}
+
+/// A callout answered (`proxy_on_http_call_response`, in whichever context
+/// the SDK delivered it): read it, hand it to the core, start follow-ups,
+/// re-evaluate held requests. `sdk_ctx` is the running context.
+pub fn deliver(worker: &WorkerRef, token: u32, num_headers: usize, body_size: usize, sdk_ctx: u32) {
+    let Some((id, _)) = worker.borrow_mut().callouts.remove(&token) else {
+        return;
+    };
+    let headers = if num_headers == 0 {
+        Vec::new()
+    } else {
+        hostcalls::get_map(MapType::HttpCallResponseHeaders).unwrap_or_default()
+    };
+    let status = headers
+        .iter()
+        .find(|(k, _)| k == ":status")
+        .and_then(|(_, v)| v.parse::<u16>().ok());
+    // Read at most one byte past the limit: the core refuses oversize bodies.
+    let body = if status.is_some() && body_size > 0 {
+        hostcalls::get_buffer(
+            BufferType::HttpCallResponseBody,
+            0,
+            body_size.min(MAX_BODY + 1),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let resp = CalloutResponse {
+        status,
+        headers: &headers,
+        body: &body,
+    };
+    let more = with_filter(worker, |f| {
+        f.on_callout_response(id, resp, now(), &mut HostStore)
+    })
+    .unwrap_or_default();
+    dispatch(worker, more, sdk_ctx);
+    resume_waiting(worker, sdk_ctx);
+}
+
+/// Stream `ctx` ended: the SDK would drop answers to the callouts it owns, so
+/// the core gives them up now.
+pub fn abandon_callouts(worker: &WorkerRef, ctx: u32) {
+    let ids: Vec<(u32, CalloutId)> = worker
+        .borrow()
+        .callouts
+        .iter()
+        .filter(|(_, (_, owner))| *owner == ctx)
+        .map(|(t, (id, _))| (*t, *id))
+        .collect();
+    for (token, id) in ids {
+        worker.borrow_mut().callouts.remove(&token);
+        with_filter(worker, |f| {
+            f.on_callout_abandoned(id, now(), &mut HostStore)
+        });
     }
 }
 
@@ -137,6 +280,7 @@ pub fn evaluate(
     context_id: u32,
     held_since: Option<UnixMillis>,
     resumed: bool,
+    sdk_ctx: u32,
 ) -> Applied {
     let headers = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
@@ -166,19 +310,29 @@ pub fn evaluate(
             headers: &headers,
             held_since,
         };
-        let d = filter.on_request(&req, now);
+        let d = filter.on_request_in(&req, now, &mut HostStore);
+        let callouts = filter.drain_callouts();
         let events = filter.drain_events();
         w.emit(events);
-        match d {
+        let d = match d {
             Decision::Pause => {
                 w.waiting.entry(context_id).or_insert(now);
-                return Applied::Held;
+                Decision::Pause
             }
             other => {
                 w.waiting.remove(&context_id);
                 other
             }
+        };
+        drop(w);
+        if !callouts.is_empty() {
+            dispatch(worker, callouts, sdk_ctx);
         }
+        if d == Decision::Pause {
+            // (A refused dispatch is answered at the next tick.)
+            return Applied::Held;
+        }
+        d
     };
     match decision {
         Decision::Continue(edits) => {
@@ -206,8 +360,9 @@ pub fn evaluate(
     }
 }
 
-/// Re-evaluate every held request (after keys may have changed or time passed).
-pub fn resume_waiting(worker: &WorkerRef, root_id: u32) {
+/// Re-evaluate every held request (after keys may have changed or time
+/// passed), then switch back to `sdk_ctx`, the context whose callback runs.
+pub fn resume_waiting(worker: &WorkerRef, sdk_ctx: u32) {
     let held: Vec<(u32, UnixMillis)> = worker
         .borrow()
         .waiting
@@ -223,9 +378,9 @@ pub fn resume_waiting(worker: &WorkerRef, root_id: u32) {
             worker.borrow_mut().waiting.remove(&id);
             continue;
         }
-        evaluate(worker, id, Some(since), true);
+        evaluate(worker, id, Some(since), true, sdk_ctx);
     }
-    let _ = hostcalls::set_effective_context(root_id);
+    let _ = hostcalls::set_effective_context(sdk_ctx);
 }
 
 /// A process-unique worker id: 16 random bytes (WASI `random_get`), or the
