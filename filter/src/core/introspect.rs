@@ -16,6 +16,9 @@ use super::keys::{Callout, CalloutId, CalloutResponse};
 use super::time::UnixMillis;
 use super::uri::HttpUri;
 
+/// Shortest lifetime of a cached answer.
+pub const MIN_TTL_MS: u64 = 1000;
+
 /// Largest introspection answer accepted.
 pub const MAX_ANSWER: usize = 64 * 1024;
 
@@ -319,15 +322,18 @@ impl IntrospectionCacheConfig {
         Ok(())
     }
 
-    /// Until when an answer obtained at `now` may be used.
+    /// Until when an answer obtained at `now` may be used: at least 1 s,
+    /// so that the requests waiting for it see it (an answer whose `exp`
+    /// has passed is refused by the claim checks anyway).
     pub fn until(&self, answer: &Answer, now: UnixMillis) -> UnixMillis {
         let max = now.plus_secs(self.max_ttl_s);
-        match answer {
+        let until = match answer {
             Answer::Inactive => now.plus_secs(self.inactive_ttl_s),
             Answer::Active(m) => match super::claims::exp_ms(m) {
                 Some(exp) => exp.min(max),
                 None => now.plus_secs(self.default_ttl_s),
             },
-        }
+        };
+        until.max(now.plus_ms(MIN_TTL_MS))
     }
 }
