@@ -79,3 +79,89 @@ fn check_accepts_a_good_config() {
         "{stdout}"
     );
 }
+
+/// SIGTERM drains: a request in flight when the signal arrives completes,
+/// then the process exits 0.
+#[test]
+fn sigterm_drains_in_flight_request_then_exits_zero() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::time::Duration;
+
+    // A slow upstream: answers each request after 600 ms.
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in upstream.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                std::thread::sleep(Duration::from_millis(600));
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow");
+            });
+        }
+    });
+
+    let dir = Dir::new("sigterm");
+    let path = dir.0.join("serve.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "workers: 1\nlisteners: [{{address: 127.0.0.1:0}}]\nroutes: [{{cluster: b}}]\n\
+             clusters: [{{name: b, address: 'http://{upstream_addr}'}}]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oauth-host"))
+        .args(["--config", path.to_str().unwrap(), "--log-level", "info"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Never hang the test run: kill the child if the test has not ended it.
+    let pid = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let listener = loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("oauth-host exited before serving");
+        }
+        if let Some(start) = line.find("listeners=[") {
+            let rest = &line[start + "listeners=[".len()..];
+            break rest[..rest.find(']').unwrap()].to_string();
+        }
+    };
+    let mut client = std::net::TcpStream::connect(&listener).unwrap();
+    client
+        .write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut response = String::new();
+    let _ = client.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response:?}");
+    assert!(response.ends_with("slow"), "{response:?}");
+    let status = child.wait().unwrap();
+    let _ = done_tx.send(());
+    let _ = watchdog.join();
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    assert!(rest.contains("SIGTERM: draining"), "{rest}");
+}

@@ -293,3 +293,33 @@ fn route_matching() {
         route("::1", "/").matches("[::1]:80", "/") || route("[::1]", "/").matches("[::1]:80", "/")
     );
 }
+
+#[test]
+fn documented_example_parses() {
+    let doc = include_str!("../../../docs/host-config.md");
+    let start = doc.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let yaml = &doc[start..start + doc[start..].find("```").expect("end of block")];
+    let dir = Dir::new("doc");
+    std::fs::create_dir_all(dir.0.join("certs")).unwrap();
+    for file in [
+        "certs/server.pem",
+        "certs/server.key",
+        "certs/clients-ca.pem",
+        "certs/internal-ca.pem",
+        "certs/proxy.pem",
+        "certs/proxy.key",
+        "certs/public-ca.pem",
+        "oauth_filter.wasm",
+    ] {
+        std::fs::write(dir.0.join(file), b"x").unwrap();
+    }
+    let config = parse(&dir, yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.workers, 2);
+    assert_eq!(config.listeners.len(), 2);
+    assert_eq!(config.listeners[1].name, "listener_1");
+    assert_eq!(config.clusters.len(), 3);
+    assert_eq!(config.clusters[2].address.port, 443);
+    let specs = config.plugin_specs().unwrap();
+    assert_eq!(&specs[0].configuration[..], br#"{"realm":"orders-api"}"#);
+    assert_eq!(specs[0].environment, vec![("RUST_BACKTRACE".into(), "0".into())]);
+}
