@@ -17,6 +17,13 @@ pub fn extract<'h>(
                 RequestError::MultipleAuthorization,
             ))
         }
+        // A comma never appears in one credential (b64token, token68): it is
+        // a list, as Envoy presents repeated headers joined with ",".
+        (Some((_, v)), None) if v.contains(',') => {
+            return Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization,
+            ))
+        }
         (Some((_, v)), None) => Some(bearer(v)?.ok_or(Rejection::NoToken)?),
         (None, _) => None,
     };
@@ -124,6 +131,18 @@ mod tests {
                 &c,
                 &h(&[("authorization", "Bearer a"), ("Authorization", "Bearer b")])
             ),
+            Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization
+            ))
+        );
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "Bearer a,Bearer b")])),
+            Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization
+            ))
+        );
+        assert_eq!(
+            extract(&c, &h(&[("authorization", "Basic dTpw, Bearer b")])),
             Err(Rejection::InvalidRequest(
                 RequestError::MultipleAuthorization
             ))
