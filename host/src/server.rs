@@ -83,23 +83,8 @@ impl Server {
             };
             listeners_tls.push((listener.name.clone(), acceptor));
         }
-        let runtime = if config.filters.is_empty() {
-            None
-        } else {
-            let specs = config.plugin_specs()?;
-            let (callouts, metrics) = (pools.clone(), metrics.clone());
-            // Compiling modules takes a while: keep it off the caller's runtime.
-            let compiled =
-                tokio::task::spawn_blocking(move || Runtime::new(specs, callouts, metrics))
-                    .await
-                    .map_err(|e| RuntimeError::Start {
-                        plugin: String::new(),
-                        phase: "compile",
-                        reason: e.to_string(),
-                    })??;
-            Some(compiled)
-        };
 
+        // Bind everything first: a busy port fails fast, before compiling.
         let bind = |what: String, address: SocketAddr| {
             std::net::TcpListener::bind(address)
                 .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -128,14 +113,6 @@ impl Server {
             .transpose()
             .map_err(StartError::Thread)?;
 
-        let shared = Arc::new(WorkerShared {
-            runtime,
-            pools,
-            routes: config.routes.clone(),
-            listeners: listeners_tls,
-            metrics: metrics.clone(),
-            drain_timeout: config.drain_timeout,
-        });
         let state = Arc::new(State::new());
         let (stop, stop_rx) = watch::channel(false);
         let (admin_stop, admin_stop_rx) = watch::channel(false);
@@ -151,55 +128,23 @@ impl Server {
             threads: Vec::new(),
         };
 
-        // Workers first: each must report a started chain before any
-        // connection is accepted.
-        let mut senders = Vec::new();
-        let mut started = Vec::new();
-        for index in 0..config.workers {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let (started_tx, started_rx) = oneshot::channel();
-            let (done_tx, done_rx) = oneshot::channel();
-            let shared = shared.clone();
-            let stop_rx = stop_rx.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("oauth-host-worker-{index}"))
-                .spawn(move || {
-                    worker::run(index, shared, rx, stop_rx, started_tx);
-                    let _ = done_tx.send(());
-                })
-                .map_err(StartError::Thread)?;
-            handle.threads.push(thread);
-            handle.workers_finished.push(done_rx);
-            senders.push(tx);
-            started.push(started_rx);
-        }
-        for (index, started) in started.into_iter().enumerate() {
-            let outcome = started.await.unwrap_or_else(|_| {
-                Err(RuntimeError::Start {
-                    plugin: String::new(),
-                    phase: "worker start",
-                    reason: format!("worker {index} ended during start-up"),
-                })
-            });
-            if let Err(e) = outcome {
-                drop(senders);
-                handle.stop().await;
-                return Err(e.into());
-            }
-        }
-
+        // The control thread serves the admin listener at once (`/ready`
+        // answers 503 while starting); its acceptors wait for `go`.
+        let (go, go_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let control_state = state.clone();
+        let control_metrics = metrics.clone();
+        let control_stop = stop_rx.clone();
         let control = std::thread::Builder::new()
             .name("oauth-host-control".into())
             .spawn(move || {
                 control(
                     listeners,
                     admin,
-                    senders,
+                    go_rx,
                     control_state,
-                    metrics,
-                    stop_rx,
+                    control_metrics,
+                    control_stop,
                     admin_stop_rx,
                 );
                 let _ = done_tx.send(());
@@ -207,6 +152,17 @@ impl Server {
             .map_err(StartError::Thread)?;
         handle.threads.push(control);
         handle.control_finished = Some(done_rx);
+
+        match start_workers(&config, &mut handle, pools, listeners_tls, metrics, stop_rx).await {
+            Ok(senders) => {
+                let _ = go.send(senders);
+            }
+            Err(e) => {
+                drop(go);
+                handle.stop().await;
+                return Err(e);
+            }
+        }
         state.set(Lifecycle::Ready);
         info!(
             listeners = ?handle.listeners,
@@ -218,14 +174,80 @@ impl Server {
     }
 }
 
-/// The control thread: acceptors and admin listener.
+/// Compiles the modules and starts every worker; each must report a
+/// started chain before any connection is accepted.
+async fn start_workers(
+    config: &Config,
+    handle: &mut ServerHandle,
+    pools: Arc<UpstreamPools>,
+    listeners: Vec<(String, Option<TlsAcceptor>)>,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<mpsc::UnboundedSender<Accepted>>, StartError> {
+    let runtime = if config.filters.is_empty() {
+        None
+    } else {
+        let specs = config.plugin_specs()?;
+        let (callouts, metrics) = (pools.clone(), metrics.clone());
+        // Compiling modules takes a while: keep it off the caller's runtime.
+        let compiled = tokio::task::spawn_blocking(move || Runtime::new(specs, callouts, metrics))
+            .await
+            .map_err(|e| RuntimeError::Start {
+                plugin: String::new(),
+                phase: "compile",
+                reason: e.to_string(),
+            })??;
+        Some(compiled)
+    };
+    let shared = Arc::new(WorkerShared {
+        runtime,
+        pools,
+        routes: config.routes.clone(),
+        listeners,
+        metrics,
+        drain_timeout: config.drain_timeout,
+    });
+    let mut senders = Vec::new();
+    let mut started = Vec::new();
+    for index in 0..config.workers {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (started_tx, started_rx) = oneshot::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let shared = shared.clone();
+        let stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("oauth-host-worker-{index}"))
+            .spawn(move || {
+                worker::run(index, shared, rx, stop, started_tx);
+                let _ = done_tx.send(());
+            })
+            .map_err(StartError::Thread)?;
+        handle.threads.push(thread);
+        handle.workers_finished.push(done_rx);
+        senders.push(tx);
+        started.push(started_rx);
+    }
+    for (index, started) in started.into_iter().enumerate() {
+        started.await.unwrap_or_else(|_| {
+            Err(RuntimeError::Start {
+                plugin: String::new(),
+                phase: "worker start",
+                reason: format!("worker {index} ended during start-up"),
+            })
+        })?;
+    }
+    Ok(senders)
+}
+
+/// The control thread: admin listener from the start, acceptors once the
+/// workers are up (`go`).
 fn control(
     listeners: Vec<std::net::TcpListener>,
     admin: Option<std::net::TcpListener>,
-    workers: Vec<mpsc::UnboundedSender<Accepted>>,
+    go: oneshot::Receiver<Vec<mpsc::UnboundedSender<Accepted>>>,
     state: Arc<State>,
     metrics: Arc<Metrics>,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
     admin_stop: watch::Receiver<bool>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -251,30 +273,37 @@ fn control(
                 None
             }
         });
-        let workers = Arc::new(workers);
-        let next = Arc::new(AtomicUsize::new(0));
-        let mut acceptors = Vec::new();
-        for (index, listener) in listeners.into_iter().enumerate() {
-            let listener = match TcpListener::from_std(listener) {
-                Ok(listener) => listener,
-                Err(e) => {
-                    warn!("listener {index}: {e}");
-                    continue;
-                }
-            };
-            acceptors.push(tokio::spawn(accept(
-                index,
-                listener,
-                workers.clone(),
-                next.clone(),
-                stop.clone(),
-            )));
+        let workers = tokio::select! {
+            workers = go => workers.ok(),
+            _ = stop.wait_for(|stop| *stop) => None,
+        };
+        if let Some(workers) = workers {
+            let workers = Arc::new(workers);
+            let next = Arc::new(AtomicUsize::new(0));
+            let mut acceptors = Vec::new();
+            for (index, listener) in listeners.into_iter().enumerate() {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        warn!("listener {index}: {e}");
+                        continue;
+                    }
+                };
+                acceptors.push(tokio::spawn(accept(
+                    index,
+                    listener,
+                    workers.clone(),
+                    next.clone(),
+                    stop.clone(),
+                )));
+            }
+            for acceptor in acceptors {
+                let _ = acceptor.await;
+            }
+            // Acceptors have stopped: dropping the senders lets idle workers end.
+        } else {
+            drop(listeners);
         }
-        for acceptor in acceptors {
-            let _ = acceptor.await;
-        }
-        // Acceptors have stopped: dropping the senders lets idle workers end.
-        drop(workers);
         if let Some(admin) = admin_task {
             let _ = admin.await;
         }

@@ -307,6 +307,11 @@ async fn admin_ready_and_metrics() {
             .any(|l| l.starts_with("oauth_host_upstream_errors_total{") && l.contains("timeout")),
         "{text}"
     );
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("oauth_host_request_duration_ms_count "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert_eq!(count, Some(2), "{text}");
     assert_eq!(
         within(async { get(host.admin(), "/nope").await })
             .await

@@ -309,6 +309,7 @@ impl Worker {
         request: http::Request<hyper::body::Incoming>,
         connection: Arc<ConnectionInfo>,
     ) -> http::Response<ResponseBody> {
+        let started = std::time::Instant::now();
         let (mut parts, body) = request.into_parts();
         if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
             // RFC 9112 3.2: a request with more than one Host is invalid.
@@ -356,6 +357,11 @@ impl Worker {
         self.shared
             .metrics
             .inc_counter("oauth_host_requests_total", &[("code_class", class)], 1);
+        self.shared.metrics.observe(
+            "oauth_host_request_duration_ms",
+            &[],
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
         response.map(|body| ResponseBody {
             inner: body,
             _stream: stream,
