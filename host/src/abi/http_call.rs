@@ -18,6 +18,9 @@ use super::memory::{read_bytes, read_string, return_bytes, tri, write_u32, HostR
 use super::Status;
 use crate::runtime::state::{HostState, PendingCallout};
 
+/// Timeout of a call made with timeout 0.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Builds the outbound request from the serialized headers (which must hold
 /// `:method`, `:path` and `:authority`), body and trailers.
 pub fn build_request(
@@ -79,7 +82,11 @@ fn http_call(
         token,
         cluster,
         request,
-        timeout: Duration::from_millis(u64::from(timeout_ms as u32)),
+        timeout: match timeout_ms as u32 {
+            // No timeout asked for: bound it anyway.
+            0 => DEFAULT_TIMEOUT,
+            ms => Duration::from_millis(u64::from(ms)),
+        },
     });
     tri!(write_u32(caller, ret_token, token));
     Ok(Status::Ok)
