@@ -12,11 +12,10 @@
 //! introspected → 200; revoked → 401 after the cache lifetime; AS stopped →
 //! introspection path 503.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use oauth_tests::host::{Echo, Host, TempDir};
-use oauth_tests::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
+use oauth_tests::peers::{self, AuthServerOptions};
+use oauth_tests::two_proxies::{Outcome, Stack};
 use serde_json::{json, Value};
 
 /// Lifetime of the short-lived tokens: long enough to be used once through
@@ -54,183 +53,23 @@ fn plugin_config(issuer: &str) -> Value {
     })
 }
 
-/// `oauth-host` in-process on a runtime of its own (so blocking test code
-/// never starves it).
-struct HostProxy {
-    runtime: tokio::runtime::Runtime,
-    host: Option<Host>,
-    _dir: TempDir,
-}
-
-impl HostProxy {
-    fn start(
-        module: &std::path::Path,
-        plugin: &Value,
-        upstream_port: u16,
-        as_port: u16,
-    ) -> HostProxy {
-        let yaml = format!(
-            "workers: 2\n\
-             admin: {{address: 127.0.0.1:0}}\n\
-             listeners: [{{address: 127.0.0.1:0}}]\n\
-             routes: [{{path_prefix: /, cluster: upstream}}]\n\
-             clusters:\n\
-             \x20 - {{name: upstream, address: http://127.0.0.1:{upstream_port}}}\n\
-             \x20 - {{name: auth_server, address: http://127.0.0.1:{as_port}, connect_timeout: 2s}}\n\
-             filters:\n\
-             \x20 - name: oauth\n\
-             \x20   module: {module}\n\
-             \x20   root_id: oauth\n\
-             \x20   vm_id: oauth\n\
-             \x20   configuration: {config}\n",
-            module = peers::yaml_string(&module.display().to_string()),
-            config = peers::yaml_string(&plugin.to_string()),
-        );
-        let dir = TempDir::new("e2e-host");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("host runtime");
-        let host = runtime.block_on(Host::start(&yaml, dir.path()));
-        HostProxy {
-            runtime,
-            host: Some(host),
-            _dir: dir,
-        }
-    }
-
-    fn port(&self) -> u16 {
-        self.host.as_ref().expect("host running").listener(0).port()
-    }
-}
-
-impl Drop for HostProxy {
-    fn drop(&mut self) {
-        if let Some(host) = self.host.take() {
-            self.runtime.block_on(host.shutdown());
-        }
-    }
-}
-
-/// Everything one case needs: the AS, the upstream, both proxies.
-struct Stack {
-    // Dropped in this order: the proxies stop before the peers they call.
-    envoy: Envoy,
-    host: HostProxy,
-    auth: AuthServer,
-    _upstream: Echo,
-}
-
-impl Stack {
-    /// `None` (skip) unless the end-to-end suites are enabled.
-    fn start(test: &str) -> Option<Stack> {
-        if !peers::e2e_enabled(test) {
-            return None;
-        }
-        let module = oauth_tests::wasm::module("oauth-filter");
-        let auth = AuthServer::start(AuthServerOptions {
-            ttl_s: 300,
-            short_ttl_s: SHORT_TTL_S,
-        });
-        let upstream = Echo::start("upstream");
-        let plugin = plugin_config(&auth.issuer());
-        let upstream_port = upstream.addr.port();
-        let config = peers::envoy_config("jwt.yaml", &module, &plugin, upstream_port, auth.port());
-        let envoy = Envoy::start(&config, peers::next_base_id());
-        let host = HostProxy::start(&module, &plugin, upstream_port, auth.port());
-        Some(Stack {
-            envoy,
-            host,
-            auth,
-            _upstream: upstream,
-        })
-    }
-
-    /// `GET path` with `headers` through both proxies: the outcome, once both
-    /// agree (panics naming the difference otherwise).
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Outcome {
-        let envoy = Outcome::of(
-            &peers::http_request(self.envoy.listener_port(), "GET", path, headers, b"")
-                .unwrap_or_else(|e| panic!("envoy: GET {path}: {e}")),
-        );
-        let host = Outcome::of(
-            &peers::http_request(self.host.port(), "GET", path, headers, b"")
-                .unwrap_or_else(|e| panic!("oauth-host: GET {path}: {e}")),
-        );
-        assert_eq!(
-            envoy, host,
-            "Envoy (left) and oauth-host (right) differ on GET {path}"
-        );
-        envoy
-    }
-
-    /// [`Stack::get`] with `Authorization: Bearer <token>`.
-    fn get_with(&self, path: &str, token: &str) -> Outcome {
-        self.get(path, &[("authorization", &format!("Bearer {token}"))])
-    }
-}
-
-/// What a client and the upstream saw of one request.
-#[derive(Debug, PartialEq, Eq)]
-struct Outcome {
-    status: u16,
-    www_authenticate: Option<String>,
-    /// For requests that reached the upstream: the `x-auth-*` and
-    /// `authorization` headers it received.
-    upstream: Option<BTreeMap<String, String>>,
-    /// For local replies: the `error` member of the JSON body.
-    error: Option<String>,
-}
-
-impl Outcome {
-    fn of(response: &HttpResponse) -> Outcome {
-        let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        let upstream = body
-            .get("headers")
-            .and_then(Value::as_object)
-            .map(|headers| {
-                headers
-                    .iter()
-                    .filter(|(name, _)| name.starts_with("x-auth-") || *name == "authorization")
-                    .map(|(name, value)| {
-                        (name.clone(), value.as_str().unwrap_or_default().to_string())
-                    })
-                    .collect()
-            });
-        Outcome {
-            status: response.status,
-            www_authenticate: response.header("www-authenticate").map(str::to_string),
-            error: body
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            upstream,
-        }
-    }
-
-    /// The upstream's view; panics unless the request reached it.
-    fn upstream(&self) -> &BTreeMap<String, String> {
-        self.upstream
-            .as_ref()
-            .unwrap_or_else(|| panic!("request did not reach the upstream: {self:?}"))
-    }
+fn stack(test: &str) -> Option<Stack> {
+    let options = AuthServerOptions {
+        ttl_s: 300,
+        short_ttl_s: SHORT_TTL_S,
+    };
+    Stack::start(test, options, "jwt.yaml", |auth| {
+        plugin_config(&auth.issuer())
+    })
 }
 
 fn assert_invalid_token(outcome: &Outcome) {
-    assert_eq!(outcome.status, 401, "{outcome:?}");
-    let challenge = outcome.www_authenticate.as_deref().unwrap_or_default();
-    assert!(
-        challenge.starts_with("Bearer realm=\"e2e\", error=\"invalid_token\""),
-        "{challenge}"
-    );
-    assert_eq!(outcome.error.as_deref(), Some("invalid_token"));
-    assert!(outcome.upstream.is_none());
+    outcome.assert_invalid_token("e2e");
 }
 
 #[test]
 fn client_credentials_jwt_accepted_with_claims_forwarded() {
-    let Some(stack) = Stack::start("client_credentials_jwt_accepted_with_claims_forwarded") else {
+    let Some(stack) = stack("client_credentials_jwt_accepted_with_claims_forwarded") else {
         return;
     };
     for resource in [peers::RESOURCE_JWT, peers::RESOURCE_JWT_RS256] {
@@ -283,7 +122,7 @@ fn client_credentials_jwt_accepted_with_claims_forwarded() {
 
 #[test]
 fn no_token_and_a_scope_the_route_does_not_grant() {
-    let Some(stack) = Stack::start("no_token_and_a_scope_the_route_does_not_grant") else {
+    let Some(stack) = stack("no_token_and_a_scope_the_route_does_not_grant") else {
         return;
     };
     let outcome = stack.get("/orders/1", &[]);
@@ -327,7 +166,7 @@ fn no_token_and_a_scope_the_route_does_not_grant() {
 
 #[test]
 fn tampered_expired_and_wrong_audience_tokens_are_refused() {
-    let Some(stack) = Stack::start("tampered_expired_and_wrong_audience_tokens_are_refused") else {
+    let Some(stack) = stack("tampered_expired_and_wrong_audience_tokens_are_refused") else {
         return;
     };
     // Tampered: one payload character changed, signature kept.
@@ -363,8 +202,7 @@ fn tampered_expired_and_wrong_audience_tokens_are_refused() {
 
 #[test]
 fn rotated_keys_are_picked_up_without_restarting_the_proxy() {
-    let Some(mut stack) = Stack::start("rotated_keys_are_picked_up_without_restarting_the_proxy")
-    else {
+    let Some(mut stack) = stack("rotated_keys_are_picked_up_without_restarting_the_proxy") else {
         return;
     };
     let before = stack.auth.token(peers::RESOURCE_JWT, "read");
@@ -392,7 +230,7 @@ fn rotated_keys_are_picked_up_without_restarting_the_proxy() {
 #[test]
 fn authorization_server_down_jwt_path_keeps_working_with_cached_keys() {
     let Some(mut stack) =
-        Stack::start("authorization_server_down_jwt_path_keeps_working_with_cached_keys")
+        stack("authorization_server_down_jwt_path_keeps_working_with_cached_keys")
     else {
         return;
     };
@@ -419,7 +257,7 @@ fn authorization_server_down_jwt_path_keeps_working_with_cached_keys() {
 #[test]
 #[ignore = "differs: Envoy joins repeated Authorization headers with ','; the filter must read that as two headers"]
 fn two_authorization_headers_are_a_bad_request() {
-    let Some(stack) = Stack::start("two_authorization_headers_are_a_bad_request") else {
+    let Some(stack) = stack("two_authorization_headers_are_a_bad_request") else {
         return;
     };
     let token = stack.auth.token(peers::RESOURCE_JWT, "read");

@@ -1,0 +1,207 @@
+//! One suite, two proxies: the same `oauth-filter` module with the same
+//! plugin configuration in real Envoy (a template from `envoy/`) and in
+//! `oauth-host`, both in front of the same echo upstream, against the real
+//! authorization server ([`crate::peers::AuthServer`]).
+//!
+//! [`Stack::get`] sends each request through both proxies and returns the
+//! [`Outcome`] only when the two agree on status, `WWW-Authenticate`, the
+//! `error` of a local reply and the auth headers the upstream saw; a
+//! difference panics naming both sides.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::host::{Echo, Host, TempDir};
+use crate::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
+
+/// `oauth-host` in-process on a tokio runtime of its own, so blocking test
+/// code never starves it.
+pub struct HostProxy {
+    runtime: tokio::runtime::Runtime,
+    host: Option<Host>,
+    _dir: TempDir,
+}
+
+impl HostProxy {
+    /// Starts the host with 2 workers (as Envoy gets 2), one listener routing
+    /// everything to cluster `upstream`, cluster `auth_server`, and the
+    /// module as plugin `oauth` with `plugin` as its configuration.
+    pub fn start(module: &Path, plugin: &Value, upstream_port: u16, as_port: u16) -> HostProxy {
+        let yaml = format!(
+            "workers: 2\n\
+             admin: {{address: 127.0.0.1:0}}\n\
+             listeners: [{{address: 127.0.0.1:0}}]\n\
+             routes: [{{path_prefix: /, cluster: upstream}}]\n\
+             clusters:\n\
+             \x20 - {{name: upstream, address: http://127.0.0.1:{upstream_port}}}\n\
+             \x20 - {{name: auth_server, address: http://127.0.0.1:{as_port}, connect_timeout: 2s}}\n\
+             filters:\n\
+             \x20 - name: oauth\n\
+             \x20   module: {module}\n\
+             \x20   root_id: oauth\n\
+             \x20   vm_id: oauth\n\
+             \x20   configuration: {config}\n",
+            module = peers::yaml_string(&module.display().to_string()),
+            config = peers::yaml_string(&plugin.to_string()),
+        );
+        let dir = TempDir::new("e2e-host");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("host runtime");
+        let host = runtime.block_on(Host::start(&yaml, dir.path()));
+        HostProxy {
+            runtime,
+            host: Some(host),
+            _dir: dir,
+        }
+    }
+
+    /// Port of its listener.
+    pub fn port(&self) -> u16 {
+        self.host.as_ref().expect("host running").listener(0).port()
+    }
+}
+
+impl Drop for HostProxy {
+    fn drop(&mut self) {
+        if let Some(host) = self.host.take() {
+            self.runtime.block_on(host.shutdown());
+        }
+    }
+}
+
+/// Everything one case needs: the AS, the upstream, both proxies.
+pub struct Stack {
+    // Dropped in this order: the proxies stop before the peers they call.
+    /// Envoy.
+    pub envoy: Envoy,
+    /// oauth-host.
+    pub host: HostProxy,
+    /// The authorization server.
+    pub auth: AuthServer,
+    _upstream: Echo,
+}
+
+impl Stack {
+    /// Starts the AS with `options`, an echo upstream, Envoy with
+    /// `envoy/<envoy_template>` and `oauth-host`, both running the
+    /// `oauth-filter` module with `plugin(&auth)` as configuration. `None`
+    /// (skip the test) unless the end-to-end suites are enabled.
+    pub fn start(
+        test: &str,
+        options: AuthServerOptions,
+        envoy_template: &str,
+        plugin: impl FnOnce(&AuthServer) -> Value,
+    ) -> Option<Stack> {
+        if !peers::e2e_enabled(test) {
+            return None;
+        }
+        let module = crate::wasm::module("oauth-filter");
+        let auth = AuthServer::start(options);
+        let upstream = Echo::start("upstream");
+        let plugin = plugin(&auth);
+        let upstream_port = upstream.addr.port();
+        let config =
+            peers::envoy_config(envoy_template, &module, &plugin, upstream_port, auth.port());
+        let envoy = Envoy::start(&config, peers::next_base_id());
+        let host = HostProxy::start(&module, &plugin, upstream_port, auth.port());
+        Some(Stack {
+            envoy,
+            host,
+            auth,
+            _upstream: upstream,
+        })
+    }
+
+    /// `GET path` with `headers` through both proxies: the outcome, once both
+    /// agree (panics naming the difference otherwise).
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Outcome {
+        let envoy = Outcome::of(
+            &peers::http_request(self.envoy.listener_port(), "GET", path, headers, b"")
+                .unwrap_or_else(|e| panic!("envoy: GET {path}: {e}")),
+        );
+        let host = Outcome::of(
+            &peers::http_request(self.host.port(), "GET", path, headers, b"")
+                .unwrap_or_else(|e| panic!("oauth-host: GET {path}: {e}")),
+        );
+        assert_eq!(
+            envoy, host,
+            "Envoy (left) and oauth-host (right) differ on GET {path}"
+        );
+        envoy
+    }
+
+    /// [`Stack::get`] with `Authorization: Bearer <token>`.
+    pub fn get_with(&self, path: &str, token: &str) -> Outcome {
+        self.get(path, &[("authorization", &format!("Bearer {token}"))])
+    }
+}
+
+/// What a client and the upstream saw of one request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Response status.
+    pub status: u16,
+    /// The `WWW-Authenticate` response header.
+    pub www_authenticate: Option<String>,
+    /// For requests that reached the upstream: the `x-auth-*` and
+    /// `authorization` headers it received.
+    pub upstream: Option<BTreeMap<String, String>>,
+    /// For local replies: the `error` member of the JSON body.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// Reads an outcome from a response of the echo upstream or a local reply.
+    pub fn of(response: &HttpResponse) -> Outcome {
+        let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        let upstream = body
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|headers| {
+                headers
+                    .iter()
+                    .filter(|(name, _)| name.starts_with("x-auth-") || *name == "authorization")
+                    .map(|(name, value)| {
+                        (name.clone(), value.as_str().unwrap_or_default().to_string())
+                    })
+                    .collect()
+            });
+        Outcome {
+            status: response.status,
+            www_authenticate: response.header("www-authenticate").map(str::to_string),
+            error: body
+                .get("error")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            upstream,
+        }
+    }
+
+    /// The upstream's view; panics unless the request reached it.
+    pub fn upstream(&self) -> &BTreeMap<String, String> {
+        self.upstream
+            .as_ref()
+            .unwrap_or_else(|| panic!("request did not reach the upstream: {self:?}"))
+    }
+
+    /// Header `name` as the upstream saw it.
+    pub fn upstream_header(&self, name: &str) -> Option<&str> {
+        self.upstream().get(name).map(String::as_str)
+    }
+
+    /// Panics unless this is a 401 `invalid_token` answered by the proxy
+    /// (realm `realm`).
+    pub fn assert_invalid_token(&self, realm: &str) {
+        assert_eq!(self.status, 401, "{self:?}");
+        let challenge = self.www_authenticate.as_deref().unwrap_or_default();
+        let expected = format!("Bearer realm=\"{realm}\", error=\"invalid_token\"");
+        assert!(challenge.starts_with(&expected), "{challenge}");
+        assert_eq!(self.error.as_deref(), Some("invalid_token"));
+        assert!(self.upstream.is_none(), "{self:?}");
+    }
+}
