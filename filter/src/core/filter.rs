@@ -407,7 +407,10 @@ impl Filter {
         let first = req.held_since.is_none();
         match lookup {
             Lookup::Hit(c) => {
-                self.events.push(Event::Metric(Metric::AnswerCacheHit));
+                // A held request was counted as a miss when it arrived.
+                if first {
+                    self.events.push(Event::Metric(Metric::AnswerCacheHit));
+                }
                 self.answered(idx, c, now)
             }
             Lookup::InFlight | Lookup::OtherWorker => {
