@@ -55,14 +55,20 @@ impl JwksServer {
             discovery_hits: AtomicUsize::new(0),
         });
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind JWKS server");
-        std_listener.set_nonblocking(true).expect("nonblocking listener");
+        std_listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = std_listener.local_addr().expect("local addr");
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let st = state.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+                let listener =
+                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
                 loop {
                     tokio::select! {
                         _ = &mut stop_rx => break,
@@ -81,7 +87,12 @@ impl JwksServer {
                 }
             });
         });
-        JwksServer { addr, state, stop: Some(stop_tx), thread: Some(thread) }
+        JwksServer {
+            addr,
+            state,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:<port>`: the issuer its discovery document names.
@@ -126,7 +137,11 @@ impl Drop for JwksServer {
     }
 }
 
-async fn serve(st: Arc<State>, addr: SocketAddr, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve(
+    st: Arc<State>,
+    addr: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let mode = *st.mode.lock().unwrap_or_else(|e| e.into_inner());
     let path = req.uri().path().to_string();
     let counter = match path.as_str() {
@@ -138,17 +153,24 @@ async fn serve(st: Arc<State>, addr: SocketAddr, req: Request<Incoming>) -> Resu
         c.fetch_add(1, Ordering::SeqCst);
     }
     let reply = |status: u16, body: String, max_age: Option<u64>| {
-        let mut b = Response::builder().status(status).header("content-type", "application/json");
+        let mut b = Response::builder()
+            .status(status)
+            .header("content-type", "application/json");
         if let Some(m) = max_age {
             b = b.header("cache-control", format!("public, max-age={m}"));
         }
-        b.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        b.body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     };
     Ok(match (mode, path.as_str()) {
         (Mode::Failing, _) => reply(503, "{\"error\":\"unavailable\"}".into(), None),
         (Mode::Garbage, _) => reply(200, "<html>not json</html>".into(), None),
         (Mode::Up, "/jwks.json") => {
-            let body = st.jwks.lock().unwrap_or_else(|e| e.into_inner()).to_string();
+            let body = st
+                .jwks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .to_string();
             let max_age = *st.max_age.lock().unwrap_or_else(|e| e.into_inner());
             reply(200, body, max_age)
         }

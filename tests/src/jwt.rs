@@ -45,12 +45,18 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
             "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
         });
-        SigningKey { kid: kid.into(), alg, encoding: EncodingKey::from_rsa_der(der.as_bytes()), jwk }
+        SigningKey {
+            kid: kid.into(),
+            alg,
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            jwk,
+        }
     }
 
     /// A fresh P-256 key for ES256.
     pub fn es256(kid: &str) -> Self {
-        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("generate P-256 key");
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .expect("generate P-256 key");
         let point = pair.public_key_raw(); // uncompressed: 0x04 || x || y
         assert_eq!(point.len(), 65, "uncompressed P-256 point");
         let jwk = json!({
@@ -72,8 +78,14 @@ impl SigningKey {
 
     /// An HS256 key (shared secret; the JWK carries `k`).
     pub fn hs256(kid: &str, secret: &[u8]) -> Self {
-        let jwk = json!({"kty": "oct", "kid": kid, "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(secret)});
-        SigningKey { kid: kid.into(), alg: Algorithm::HS256, encoding: EncodingKey::from_secret(secret), jwk }
+        let jwk =
+            json!({"kty": "oct", "kid": kid, "alg": "HS256", "k": URL_SAFE_NO_PAD.encode(secret)});
+        SigningKey {
+            kid: kid.into(),
+            alg: Algorithm::HS256,
+            encoding: EncodingKey::from_secret(secret),
+            jwk,
+        }
     }
 
     /// Signs `claims` with header `{alg, kid, typ: "at+jwt"}`.
@@ -97,7 +109,10 @@ pub fn jwks(keys: &[&SigningKey]) -> Value {
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Typical access-token claims valid for `ttl` seconds from now.

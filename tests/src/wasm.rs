@@ -34,7 +34,16 @@ pub fn module(package: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .current_dir(&root)
-        .args(["build", "--quiet", "--target", "wasm32-wasip1", "--profile", "wasm", "-p", package])
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            "wasm32-wasip1",
+            "--profile",
+            "wasm",
+            "-p",
+            package,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .status()

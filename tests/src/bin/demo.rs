@@ -53,7 +53,9 @@ async fn main() {
     let token = key.sign(&claims);
 
     println!();
-    println!("oauth-host is serving on http://{addr} with the oauth filter (ES256, issuer {issuer})");
+    println!(
+        "oauth-host is serving on http://{addr} with the oauth filter (ES256, issuer {issuer})"
+    );
     println!("in front of an echo upstream that answers with the request it saw; admin: http://{}/metrics", host.admin());
     println!();
     println!("# 1. a valid token (valid for 1 hour): 200, the upstream sees the claims as x-auth-* headers");
