@@ -699,3 +699,70 @@ async fn log_level_and_foreign_functions() {
     );
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn large_bodies_stream_through_the_chain() {
+    let echo = Echo::start("backend");
+    let dir = TempDir::new("abi-large");
+    let host = Setup {
+        upstream: &echo.url(),
+        ..Default::default()
+    }
+    .start(&dir)
+    .await;
+    let body: String = (0..2 * 1024 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    for mut conn in [
+        Conn::http1(host.listener(0)).await,
+        Conn::h2c(host.listener(0)).await,
+    ] {
+        let reply = within(conn.send("PUT", "/stream", &[], Bytes::from(body.clone())))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        assert!(
+            reply.json()["body"] == body.as_str(),
+            "body changed on the way"
+        );
+        let reply = within(conn.send("PUT", "/body", &[], Bytes::from(body.clone())))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        let length: usize = reply
+            .text()
+            .strip_prefix("filtered:")
+            .expect("replaced body")
+            .parse()
+            .unwrap();
+        assert!(length > body.len(), "{length}");
+    }
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn check_instantiates_and_configures_the_module() {
+    let dir = TempDir::new("abi-check");
+    let good = Setup {
+        upstream: "http://127.0.0.1:1",
+        ..Default::default()
+    }
+    .yaml();
+    let config = Config::parse(&good, dir.path()).unwrap();
+    oauth_host::server::check(&config).expect("check of a good config");
+    let bad = good.replace(
+        "configuration: {mode: test}",
+        "configuration: {fail_configure: true}",
+    );
+    let config = Config::parse(&bad, dir.path()).unwrap();
+    let error = oauth_host::server::check(&config).expect_err("check passed a failing plugin");
+    assert!(error.to_string().contains("`abi`"), "{error}");
+    let not_wasm = dir.write("not.wasm", b"not a module");
+    let broken = good.replace(
+        &module().display().to_string(),
+        &not_wasm.display().to_string(),
+    );
+    let config = Config::parse(&broken, dir.path()).unwrap();
+    let error = oauth_host::server::check(&config).expect_err("check passed a broken module");
+    assert!(error.to_string().contains("not.wasm"), "{error}");
+}

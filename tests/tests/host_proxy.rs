@@ -399,3 +399,29 @@ async fn h2c_upstream_with_prior_knowledge() {
     assert_eq!(reply.json()["version"], "HTTP/2.0");
     host.shutdown().await;
 }
+
+#[tokio::test]
+async fn large_bodies_stream_both_ways_over_http1_and_h2c() {
+    let echo = Echo::start("backend");
+    let dir = TempDir::new("large");
+    let yaml = plain_config(&echo.url()).replace("request_timeout: 300ms", "request_timeout: 10s");
+    let host = Host::start(&yaml, dir.path()).await;
+    let body: String = (0..3 * 1024 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    for mut conn in [
+        Conn::http1(host.listener(0)).await,
+        Conn::h2c(host.listener(0)).await,
+    ] {
+        let reply = within(conn.send("PUT", "/big", &[], Bytes::from(body.clone())))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.json()["body"].as_str().map(str::len),
+            Some(body.len())
+        );
+        assert!(reply.json()["body"] == body.as_str());
+    }
+    host.shutdown().await;
+}
