@@ -69,7 +69,9 @@ impl IntrospectionServer {
         });
         let std_listener =
             std::net::TcpListener::bind("127.0.0.1:0").expect("bind introspection server");
-        std_listener.set_nonblocking(true).expect("nonblocking listener");
+        std_listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = std_listener.local_addr().expect("local addr");
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let st = state.clone();
@@ -193,7 +195,11 @@ fn form_decode(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        match (b[i], s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
+        match (
+            b[i],
+            s.get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok()),
+        ) {
             (b'%', Some(x)) => {
                 out.push(x);
                 i += 3;
@@ -228,7 +234,10 @@ fn basic_ok(st: &State, req: &Request<Incoming>) -> bool {
     form_decode(id) == st.client_id && form_decode(secret) == st.client_secret
 }
 
-async fn serve(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve(
+    st: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let mode = *st.mode.lock().unwrap_or_else(|e| e.into_inner());
     if req.method() != hyper::Method::POST || req.uri().path() != "/introspect" {
         return Ok(reply(404, "{\"error\":\"not_found\"}".into()));

@@ -109,7 +109,9 @@ async fn status_of(conn: &mut Conn, token: &str) -> u16 {
 
 /// The host's metrics (summed over workers): name → value.
 async fn metrics(host: &Host) -> impl Fn(&str) -> f64 {
-    let text = oauth_tests::host::get(host.admin(), "/metrics").await.text();
+    let text = oauth_tests::host::get(host.admin(), "/metrics")
+        .await
+        .text();
     move |name: &str| {
         text.lines()
             .filter(|l| l.split([' ', '{']).next() == Some(name))
@@ -132,9 +134,10 @@ async fn two_hundred_requests_on_two_workers_make_one_call() {
             let mut out = Vec::new();
             for _ in 0..10 {
                 let auth = bearer("opaque-token-1");
-                let r = within(conn.get("/", &[("authorization", &auth), ("x-auth-sub", "mallory")]))
-                    .await
-                    .unwrap();
+                let r =
+                    within(conn.get("/", &[("authorization", &auth), ("x-auth-sub", "mallory")]))
+                        .await
+                        .unwrap();
                 out.push((r.status.as_u16(), r.upstream_header("x-auth-sub")));
             }
             out
@@ -144,13 +147,21 @@ async fn two_hundred_requests_on_two_workers_make_one_call() {
     for t in tasks {
         for (status, sub) in t.await.unwrap() {
             assert_eq!(status, 200);
-            assert_eq!(sub.as_deref(), Some("alice"), "claim header from the answer, not the client");
+            assert_eq!(
+                sub.as_deref(),
+                Some("alice"),
+                "claim header from the answer, not the client"
+            );
             n += 1;
         }
     }
     assert_eq!(n, 200);
     assert_eq!(s.server.bad_auth(), 0, "client_secret_basic accepted");
-    assert_eq!(s.server.calls(), 1, "one introspection call for the whole process");
+    assert_eq!(
+        s.server.calls(),
+        1,
+        "one introspection call for the whole process"
+    );
     let m = metrics(&s.host).await;
     assert_eq!(m("oauth_filter_introspection_calls"), 1.0);
     assert_eq!(m("oauth_filter_introspection_latency_ms_count"), 1.0);
@@ -194,11 +205,14 @@ async fn revoked_token_stops_working_within_the_configured_maximum() {
 #[tokio::test]
 async fn inactive_and_unknown_tokens_get_401() {
     let s = setup(300).await;
-    s.server.set_token("tok-inactive", json!({ "active": false }));
+    s.server
+        .set_token("tok-inactive", json!({ "active": false }));
     let mut conn = Conn::http1(s.host.listener(0)).await;
     for token in ["tok-inactive", "never-issued"] {
         let auth = bearer(token);
-        let reply = within(conn.get("/", &[("authorization", &auth)])).await.unwrap();
+        let reply = within(conn.get("/", &[("authorization", &auth)]))
+            .await
+            .unwrap();
         assert_eq!(reply.status, 401, "{token}: {}", reply.text());
         assert_eq!(
             reply.header("www-authenticate"),
@@ -207,8 +221,13 @@ async fn inactive_and_unknown_tokens_get_401() {
         assert_eq!(reply.json()["error"], "invalid_token");
     }
     // A scope the answer lacks: 403.
-    s.server.set_token("tok-noscope", json!({ "active": true, "aud": "api", "scope": "other" }));
-    let reply = within(conn.get("/", &[("authorization", &bearer("tok-noscope"))])).await.unwrap();
+    s.server.set_token(
+        "tok-noscope",
+        json!({ "active": true, "aud": "api", "scope": "other" }),
+    );
+    let reply = within(conn.get("/", &[("authorization", &bearer("tok-noscope"))]))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 403, "{}", reply.text());
     s.host.shutdown().await;
 }
@@ -219,12 +238,18 @@ async fn server_down_gives_503_then_recovers() {
     s.server.set_token("tok-down", active("carol"));
     s.server.set_mode(Mode::Down);
     let mut conn = Conn::http1(s.host.listener(0)).await;
-    let reply = within(conn.get("/", &[("authorization", &bearer("tok-down"))])).await.unwrap();
+    let reply = within(conn.get("/", &[("authorization", &bearer("tok-down"))]))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert_eq!(reply.header("www-authenticate"), None);
     assert_eq!(reply.json()["error"], "temporarily_unavailable");
     s.server.set_mode(Mode::Up);
-    assert_eq!(status_of(&mut conn, "tok-down").await, 200, "a later request asks again");
+    assert_eq!(
+        status_of(&mut conn, "tok-down").await,
+        200,
+        "a later request asks again"
+    );
     s.host.shutdown().await;
 }
 
@@ -239,7 +264,8 @@ async fn slow_server_gives_503_after_about_the_timeout() {
     let took = start.elapsed();
     assert_eq!(status, 503);
     assert!(
-        took >= Duration::from_millis(TIMEOUT_MS - 50) && took < Duration::from_millis(TIMEOUT_MS + 1000),
+        took >= Duration::from_millis(TIMEOUT_MS - 50)
+            && took < Duration::from_millis(TIMEOUT_MS + 1000),
         "answered after {took:?}, timeout {TIMEOUT_MS} ms"
     );
     s.host.shutdown().await;
@@ -252,7 +278,9 @@ async fn garbage_and_server_errors_give_503() {
     let mut conn = Conn::http1(s.host.listener(0)).await;
     for mode in [Mode::Garbage, Mode::Failing] {
         s.server.set_mode(mode);
-        let reply = within(conn.get("/", &[("authorization", &bearer("tok-g"))])).await.unwrap();
+        let reply = within(conn.get("/", &[("authorization", &bearer("tok-g"))]))
+            .await
+            .unwrap();
         assert_eq!(reply.status, 503, "{mode:?}: {}", reply.text());
     }
     assert_eq!(s.server.calls_for("tok-g"), 2, "failures are not cached");
