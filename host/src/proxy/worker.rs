@@ -329,10 +329,13 @@ impl Worker {
             connection.source.ip(),
             connection.tls.is_some(),
         );
-        headers::ensure_request_id(&mut parts.headers);
+        let request_id = headers::ensure_request_id(&mut parts.headers);
+        // The query string may carry credentials: only the path is logged.
+        let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
         let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
         let request = http::Request::from_parts(parts, body);
 
+        let connection_id = connection.id;
         let (response, stream) = match &self.chain {
             None => (self.forward(request).await, None),
             Some(chain) => {
@@ -357,6 +360,16 @@ impl Worker {
         self.shared
             .metrics
             .inc_counter("oauth_host_requests_total", &[("code_class", class)], 1);
+        debug!(
+            worker = self.index,
+            connection = connection_id,
+            request_id = %request_id,
+            %method,
+            path = %path,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
         self.shared.metrics.observe(
             "oauth_host_request_duration_ms",
             &[],
