@@ -90,12 +90,15 @@ fn sigterm_drains_in_flight_request_then_exits_zero() {
     // A slow upstream: answers each request after 600 ms.
     let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let upstream_addr = upstream.local_addr().unwrap();
+    let (arrived_tx, arrived) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         for stream in upstream.incoming() {
             let Ok(mut stream) = stream else { return };
+            let arrived_tx = arrived_tx.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let _ = stream.read(&mut buf);
+                let _ = arrived_tx.send(());
                 std::thread::sleep(Duration::from_millis(600));
                 let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow");
             });
@@ -144,7 +147,8 @@ fn sigterm_drains_in_flight_request_then_exits_zero() {
     client
         .write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Signal only once the request is in flight at the upstream.
+    arrived.recv_timeout(Duration::from_secs(10)).unwrap();
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

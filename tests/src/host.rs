@@ -183,6 +183,8 @@ impl Default for Pki {
 pub struct Echo {
     /// Bound address.
     pub addr: SocketAddr,
+    /// Requests received so far (counted on arrival, before any delay).
+    pub received: Arc<std::sync::atomic::AtomicUsize>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -215,6 +217,8 @@ impl Echo {
     }
 
     fn serve(name: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = received.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind echo");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("echo addr");
@@ -237,8 +241,12 @@ impl Echo {
                     };
                     let name = name.clone();
                     let tls = tls.clone();
+                    let counter = counter.clone();
                     tokio::spawn(async move {
-                        let service = service_fn(move |request| echo(name.clone(), request));
+                        let service = service_fn(move |request| {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            echo(name.clone(), request)
+                        });
                         let builder =
                             hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                         let _ = match tls {
@@ -262,6 +270,7 @@ impl Echo {
         });
         Self {
             addr,
+            received,
             stop: Some(stop),
             thread: Some(thread),
         }

@@ -330,8 +330,14 @@ async fn graceful_shutdown_drains_in_flight_request() {
     let addr = host.listener(0);
     let admin = host.admin();
     let mut conn = Conn::http1(addr).await;
-    let in_flight = tokio::spawn(async move { conn.get("/?delay_ms=700", &[]).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let in_flight = tokio::spawn(async move { conn.get("/?delay_ms=1500", &[]).await });
+    // Shut down only once the request is in flight at the upstream.
+    within(async {
+        while echo.received.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
     let shutdown = tokio::spawn(host.shutdown());
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Draining: not ready any more, and no new connections.
@@ -339,9 +345,19 @@ async fn graceful_shutdown_drains_in_flight_request() {
         .await
         .unwrap();
     assert_eq!(ready.status, 503);
+    // The listener closes as soon as the acceptor sees the signal.
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "still accepting while draining");
     assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "still accepting"
+        !in_flight.is_finished(),
+        "request ended before the drain was checked"
     );
     let reply = within(in_flight)
         .await
