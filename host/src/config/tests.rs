@@ -321,5 +321,8 @@ fn documented_example_parses() {
     assert_eq!(config.clusters[2].address.port, 443);
     let specs = config.plugin_specs().unwrap();
     assert_eq!(&specs[0].configuration[..], br#"{"realm":"orders-api"}"#);
-    assert_eq!(specs[0].environment, vec![("RUST_BACKTRACE".into(), "0".into())]);
+    assert_eq!(
+        specs[0].environment,
+        vec![("RUST_BACKTRACE".into(), "0".into())]
+    );
 }
