@@ -446,6 +446,8 @@ enum Sender {
 
 /// One client connection to the host (requests on it go to one worker).
 pub struct Conn {
+    /// The client side's address (the host sees it as the source).
+    pub local: SocketAddr,
     sender: Sender,
     authority: String,
     scheme: &'static str,
@@ -464,13 +466,15 @@ impl Conn {
     /// Plain HTTP/1.1.
     pub async fn http1(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        Self::handshake(TokioIo::new(stream), false, addr.to_string(), "http").await
+        let local = stream.local_addr().expect("local addr");
+        Self::handshake(TokioIo::new(stream), local, false, addr.to_string(), "http").await
     }
 
     /// HTTP/2 with prior knowledge (h2c).
     pub async fn h2c(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.expect("connect");
-        Self::handshake(TokioIo::new(stream), true, addr.to_string(), "http").await
+        let local = stream.local_addr().expect("local addr");
+        Self::handshake(TokioIo::new(stream), local, true, addr.to_string(), "http").await
     }
 
     /// TLS to `localhost`, with ALPN, optionally with the client certificate.
@@ -486,6 +490,7 @@ impl Conn {
         };
         let connector = tokio_rustls::TlsConnector::from(pki.client_config(protocols, client_cert));
         let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let local = stream.local_addr().map_err(|e| e.to_string())?;
         let name = ServerName::try_from("localhost").expect("server name");
         let tls = connector
             .connect(name, stream)
@@ -494,10 +499,16 @@ impl Conn {
         let negotiated_h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         assert_eq!(negotiated_h2, alpn == Alpn::H2, "ALPN outcome");
         let authority = format!("localhost:{}", addr.port());
-        Ok(Self::handshake(TokioIo::new(tls), negotiated_h2, authority, "https").await)
+        Ok(Self::handshake(TokioIo::new(tls), local, negotiated_h2, authority, "https").await)
     }
 
-    async fn handshake<I>(io: TokioIo<I>, h2: bool, authority: String, scheme: &'static str) -> Self
+    async fn handshake<I>(
+        io: TokioIo<I>,
+        local: SocketAddr,
+        h2: bool,
+        authority: String,
+        scheme: &'static str,
+    ) -> Self
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -516,6 +527,7 @@ impl Conn {
             Sender::H1(sender)
         };
         Self {
+            local,
             sender,
             authority,
             scheme,
