@@ -373,9 +373,12 @@ async fn https_upstream_is_verified_against_the_cluster_ca() {
     let stranger = Pki::new();
     let echo = Echo::start_tls("secure", &pki);
     let config = |ca: &str, tls_extra: &str| {
+        // `http2` only means prior knowledge for http://; over TLS it is
+        // negotiated either way.
+        let http2 = tls_extra.is_empty();
         format!(
             "workers: 1\nlisteners: [{{address: 127.0.0.1:0}}]\nroutes: [{{cluster: backend}}]\n\
-             clusters: [{{name: backend, address: '{}', tls: {{ca: '{ca}'{tls_extra}}}}}]\n",
+             clusters: [{{name: backend, address: '{}', http2: {http2}, tls: {{ca: '{ca}'{tls_extra}}}}}]\n",
             echo.https_url()
         )
     };

@@ -76,7 +76,7 @@ impl UpstreamPools {
             .map(|(i, cluster)| {
                 let tls = match &cluster.tls {
                     Some(tls) if cluster.address.tls => {
-                        let client = super::tls::client_config(tls, i, !cluster.http2)?;
+                        let client = super::tls::client_config(tls, i, true)?;
                         let name = tls
                             .sni
                             .clone()
