@@ -19,9 +19,40 @@ use super::config::ConfigError;
 use super::time::UnixMillis;
 
 /// A secret string from the configuration; `Debug` prints `<redacted>`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+///
+/// Written either inline (`"s3cret"`) or as `{"env": "NAME"}`: the value of
+/// environment variable `NAME` of the VM (WASI `environ_get`; Envoy's
+/// `vm_config.environment_variables`, oauth-host's `environment:`), read when
+/// the configuration is parsed. An unset or empty variable is a
+/// configuration error naming the field (never the value).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FromEnv {
+            env: String,
+        }
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Secret(s)),
+            v @ Value::Object(_) => {
+                let f: FromEnv = serde_json::from_value(v).map_err(serde::de::Error::custom)?;
+                match std::env::var(&f.env) {
+                    Ok(s) if !s.is_empty() => Ok(Secret(s)),
+                    _ => Err(serde::de::Error::custom(format!(
+                        "environment variable {} is not set (or empty)",
+                        f.env
+                    ))),
+                }
+            }
+            _ => Err(serde::de::Error::custom(
+                "expected a string or {\"env\": \"NAME\"}",
+            )),
+        }
+    }
+}
 
 impl Secret {
     /// A secret from a string.

@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::client::{Client, ClientConfig};
 use super::introspect::{Introspection, IntrospectionCacheConfig, IntrospectionConfig};
 use super::jose::Alg;
 use super::jwk::JwkSet;
@@ -51,7 +52,9 @@ pub struct Config {
     /// Realm in `WWW-Authenticate` challenges.
     #[serde(default = "default_realm")]
     pub realm: String,
-    /// Token issuers this filter trusts (at least one).
+    /// Token issuers this filter trusts (at least one, unless `client` is
+    /// set: without providers the filter only injects the gateway's token).
+    #[serde(default)]
     pub providers: Vec<ProviderConfig>,
     /// Where tokens are read from and how large they may be.
     #[serde(default)]
@@ -77,6 +80,10 @@ pub struct Config {
     /// Tick period driving key fetches and held requests, in milliseconds.
     #[serde(default = "default_tick_ms")]
     pub tick_ms: u64,
+    /// The gateway as an OAuth 2.0 client: token sources whose tokens go
+    /// upstream ([`super::client`]).
+    #[serde(default)]
+    pub client: Option<ClientConfig>,
 }
 
 fn default_realm() -> String {
@@ -460,6 +467,8 @@ pub struct FilterConfig {
     /// The provider that introspects tokens no other resolver claims
     /// (resolver `introspection` or `jwt_or_introspection`), if any.
     pub introspector: Option<usize>,
+    /// The client role, when configured.
+    pub client: Option<Client>,
 }
 
 /// Parse and validate a configuration document.
@@ -491,8 +500,11 @@ fn header_name_ok(name: &str) -> bool {
 }
 
 fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
-    if raw.providers.is_empty() {
-        return Err(err("providers", "at least one provider is required"));
+    if raw.providers.is_empty() && raw.client.is_none() {
+        return Err(err(
+            "providers",
+            "at least one provider is required (or a client section)",
+        ));
     }
     if raw.realm.contains(['"', '\\']) || raw.realm.chars().any(char::is_control) {
         return Err(err(
@@ -755,10 +767,15 @@ fn validate(raw: Config) -> Result<FilterConfig, ConfigError> {
         });
     }
     raw.introspection_cache.validate()?;
+    let client = match &raw.client {
+        Some(c) => Some(Client::from_config(c, "client")?),
+        None => None,
+    };
     Ok(FilterConfig {
         raw,
         providers,
         introspector,
+        client,
     })
 }
 

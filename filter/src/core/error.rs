@@ -21,6 +21,16 @@ pub enum Rejection {
     /// The introspection endpoint gave no answer: unreachable, timeout,
     /// non-200 status or garbage (503).
     IntrospectionUnavailable,
+    /// The gateway could not get its own token for the upstream (502): the
+    /// token endpoint refused (OAuth `error`), failed, or did not answer.
+    UpstreamTokenUnavailable {
+        /// Token source name.
+        source: String,
+        /// OAuth `error` code or failure kind (`invalid_client`, `no_response`, …).
+        code: String,
+        /// What failed, without secrets.
+        message: String,
+    },
 }
 
 /// Malformed requests.
@@ -90,6 +100,7 @@ impl Rejection {
             Rejection::NoToken | Rejection::InvalidToken(_) => 401,
             Rejection::InsufficientScope { .. } => 403,
             Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => 503,
+            Rejection::UpstreamTokenUnavailable { .. } => 502,
         }
     }
 
@@ -105,6 +116,7 @@ impl Rejection {
             Rejection::InsufficientScope { .. } => "insufficient_scope",
             Rejection::KeysUnavailable => "keys_unavailable",
             Rejection::IntrospectionUnavailable => "introspection_unavailable",
+            Rejection::UpstreamTokenUnavailable { .. } => "upstream_token_unavailable",
         }
     }
 
@@ -122,6 +134,11 @@ impl Rejection {
             Rejection::IntrospectionUnavailable => {
                 "the token could not be checked: authorization server unavailable".to_owned()
             }
+            Rejection::UpstreamTokenUnavailable {
+                source,
+                code,
+                message,
+            } => format!("no token for the upstream from token source {source}: {code}: {message}"),
         }
     }
 }

@@ -42,6 +42,12 @@ pub enum Metric {
     AnswerCacheMiss,
     /// A live introspection answer was evicted (local or shared).
     AnswerCacheEviction,
+    /// The gateway asked a token endpoint for a token of its own.
+    ClientTokenRequest,
+    /// A token request of the gateway's failed (or its refresh did).
+    ClientTokenFailure,
+    /// The upstream refused the gateway's token (401 `invalid_token`).
+    ClientTokenDropped,
 }
 
 impl Metric {
@@ -59,6 +65,9 @@ impl Metric {
             Metric::AnswerCacheHit => "oauth_filter_introspection_cache_hits".to_owned(),
             Metric::AnswerCacheMiss => "oauth_filter_introspection_cache_misses".to_owned(),
             Metric::AnswerCacheEviction => "oauth_filter_introspection_cache_evictions".to_owned(),
+            Metric::ClientTokenRequest => "oauth_filter_client_token_requests".to_owned(),
+            Metric::ClientTokenFailure => "oauth_filter_client_token_failures".to_owned(),
+            Metric::ClientTokenDropped => "oauth_filter_client_tokens_dropped".to_owned(),
         }
     }
 }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::answer_cache::{AnswerCache, Cached, Lookup};
 use super::cache::{TokenCache, Verified};
 use super::claims;
+use super::client::{is_invalid_token_challenge, Injected, TokenManager, TokenState};
 use super::client_auth;
 use super::config::{FilterConfig, Resolver};
 use super::error::{Rejection, TokenError};
@@ -70,6 +71,17 @@ enum Resolution {
     FailOpen,
 }
 
+/// Outcome of the client stage.
+#[derive(Debug)]
+enum ClientStage {
+    /// Forward with these edits (the gateway's token added, if any).
+    Ready(HeaderEdits),
+    /// Hold: a token request is under way.
+    Wait,
+    /// No token for the upstream: 502.
+    Failed(Rejection),
+}
+
 /// One worker's filter state.
 #[derive(Debug)]
 pub struct Filter {
@@ -86,6 +98,10 @@ pub struct Filter {
     /// Shared data for callers without one ([`Filter::on_request`]).
     own_store: MemoryStore,
     events: Vec<Event>,
+    /// The gateway's own tokens (client role).
+    tokens: TokenManager,
+    /// The token the last forwarded request got (see [`Filter::take_injected`]).
+    injected: Option<Injected>,
 }
 
 impl Filter {
@@ -93,6 +109,7 @@ impl Filter {
     /// process (it names the fetch lease holder).
     pub fn new(cfg: FilterConfig, worker_id: &str) -> Filter {
         let keys = KeyManager::new(&cfg, worker_id);
+        let n_sources = cfg.client.as_ref().map_or(0, |c| c.sources.len());
         let cache = TokenCache::new(cfg.raw.cache.max_entries);
         let answers = cfg.introspector.and_then(|i| {
             let p = &cfg.providers[i];
@@ -125,6 +142,8 @@ impl Filter {
             worker: worker_id.to_owned(),
             own_store: MemoryStore::default(),
             events: Vec::new(),
+            tokens: TokenManager::new(n_sources, worker_id),
+            injected: None,
         }
     }
 
@@ -195,6 +214,12 @@ impl Filter {
         store: &mut dyn SharedStore,
     ) {
         self.started.remove(&id);
+        if TokenManager::owns_id(id) {
+            if let Some(c) = &self.cfg.client {
+                self.tokens.abandon(&c.sources, id, store);
+            }
+            return;
+        }
         if let Some(a) = &mut self.answers {
             a.abandon(id, now, store, &mut self.events);
         }
@@ -208,6 +233,14 @@ impl Filter {
         now: UnixMillis,
         store: &mut dyn SharedStore,
     ) -> Vec<Callout> {
+        if TokenManager::owns_id(id) {
+            let Some(c) = &self.cfg.client else {
+                return Vec::new();
+            };
+            return self
+                .tokens
+                .on_response(&c.sources, id, resp, now, store, &mut self.events);
+        }
         if id.0 & INTROSPECTION_ID != 0 {
             self.introspection_done(id, resp, now, store);
             return Vec::new();
@@ -282,6 +315,18 @@ impl Filter {
         now: UnixMillis,
         store: &mut dyn SharedStore,
     ) -> Decision {
+        self.injected = None;
+        if self.cfg.providers.is_empty() {
+            // Client role only: no caller token is required.
+            return match self.client_stage(req, HeaderEdits::default(), now, store) {
+                ClientStage::Ready(edits) => {
+                    self.events.push(Event::Metric(Metric::Allowed));
+                    Decision::Continue(edits)
+                }
+                ClientStage::Wait => Decision::Pause,
+                ClientStage::Failed(r) => self.deny(req, r, None, None),
+            };
+        }
         let token = match extract(&self.cfg.raw.token, req.headers) {
             Ok(t) => t,
             Err(r) => return self.deny(req, r, None, None),
@@ -313,9 +358,95 @@ impl Filter {
                 format!("claim {c} not forwarded: not representable as a header value"),
             ));
         }
+        let edits = match self.client_stage(req, edits, now, store) {
+            ClientStage::Ready(e) => e,
+            ClientStage::Wait => return Decision::Pause,
+            ClientStage::Failed(r) => return self.deny(req, r, Some(&digest), Some(&verified)),
+        };
         self.events.push(Event::Metric(Metric::Allowed));
         self.audit(req, "allow", 200, "ok", Some(&digest), Some(&verified));
         Decision::Continue(edits)
+    }
+
+    /// Client role: add the gateway's own token for the route's source.
+    fn client_stage(
+        &mut self,
+        req: &RequestView<'_>,
+        mut edits: HeaderEdits,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) -> ClientStage {
+        let cfg = Arc::clone(&self.cfg);
+        let Some(client) = &cfg.client else {
+            return ClientStage::Ready(edits);
+        };
+        let Some(idx) = client.source_for(req.method, req.path) else {
+            return ClientStage::Ready(edits);
+        };
+        let src = &client.sources[idx];
+        let state = self.tokens.token_for(
+            src,
+            idx,
+            req.held_since,
+            now,
+            store,
+            &mut self.outbox,
+            &mut self.events,
+        );
+        match state {
+            TokenState::Ready { token, gen } => {
+                // Ours replaces any value the client sent in that header.
+                edits.remove.retain(|h| *h != client.header);
+                edits.set.retain(|(h, _)| *h != client.header);
+                edits
+                    .set
+                    .push((client.header.clone(), format!("Bearer {token}")));
+                self.injected = Some(Injected { source: idx, gen });
+                ClientStage::Ready(edits)
+            }
+            TokenState::Wait => ClientStage::Wait,
+            TokenState::Failed(f) => ClientStage::Failed(Rejection::UpstreamTokenUnavailable {
+                source: src.name.clone(),
+                code: f.code,
+                message: f.message,
+            }),
+        }
+    }
+
+    /// The gateway's token the last forwarded request carries upstream (the
+    /// adapter keeps it for [`Filter::on_upstream_response`]). Call after
+    /// every [`Filter::on_request_in`].
+    pub fn take_injected(&mut self) -> Option<Injected> {
+        self.injected.take()
+    }
+
+    /// The upstream answered a request that carried the gateway's token
+    /// `injected`: a 401 with a Bearer `error="invalid_token"` challenge
+    /// drops that token, so the next request gets a new one.
+    pub fn on_upstream_response(
+        &mut self,
+        injected: Injected,
+        status: u16,
+        www_authenticate: &[&str],
+        store: &mut dyn SharedStore,
+    ) {
+        if status != 401
+            || !www_authenticate
+                .iter()
+                .any(|v| is_invalid_token_challenge(v))
+        {
+            return;
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let Some(src) = cfg
+            .client
+            .as_ref()
+            .and_then(|c| c.sources.get(injected.source))
+        else {
+            return;
+        };
+        self.tokens
+            .invalidate(src, injected.source, injected.gen, store, &mut self.events);
     }
 
     /// `danger_fail_open`: forward without identity (spoofable headers are

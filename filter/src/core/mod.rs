@@ -8,12 +8,14 @@
 pub mod answer_cache;
 pub mod cache;
 pub mod claims;
+pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod filter;
+pub mod foreign_sig;
 pub mod introspect;
 pub mod jose;
 pub mod json;

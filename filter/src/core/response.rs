@@ -65,8 +65,14 @@ pub fn reply(realm: &str, r: &Rejection) -> LocalReply {
         Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => {
             ("temporarily_unavailable", None)
         }
+        Rejection::UpstreamTokenUnavailable { .. } => ("upstream_token_unavailable", None),
     };
-    let body = serde_json::json!({ "error": code, "error_description": desc }).to_string();
+    let mut body = serde_json::json!({ "error": code, "error_description": desc });
+    if let Rejection::UpstreamTokenUnavailable { source, code, .. } = r {
+        body["token_source"] = source.as_str().into();
+        body["token_error"] = code.as_str().into();
+    }
+    let body = body.to_string();
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("cache-control".to_owned(), "no-store".to_owned()),

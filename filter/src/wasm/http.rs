@@ -3,7 +3,7 @@
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
-use super::{abandon_callouts, deliver, evaluate, Applied, WorkerRef};
+use super::{abandon_callouts, deliver, evaluate, upstream_response, Applied, WorkerRef};
 
 /// One HTTP stream.
 pub struct Http {
@@ -32,6 +32,7 @@ impl Context for Http {
     fn on_done(&mut self) -> bool {
         // A held stream that ends (client gone) must not be resumed later.
         self.worker.borrow_mut().waiting.remove(&self.id);
+        self.worker.borrow_mut().injected.remove(&self.id);
         abandon_callouts(&self.worker, self.id);
         true
     }
@@ -44,5 +45,10 @@ impl HttpContext for Http {
             // Held until the root context resumes or answers it; or answered.
             Applied::Held | Applied::Replied => Action::Pause,
         }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        upstream_response(&self.worker, self.id);
+        Action::Continue
     }
 }

@@ -17,6 +17,7 @@
 //! No `RefCell` borrow is held across a host call that can call back into the
 //! module (`send_http_response`, `resume_http_request`).
 
+pub mod foreign_verify;
 pub mod http;
 pub mod root;
 pub mod store;
@@ -29,6 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 
+use crate::core::client::Injected;
 use crate::core::events::{Event, Level};
 use crate::core::keys::MAX_BODY;
 use crate::core::{Callout, CalloutId, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
@@ -40,6 +42,8 @@ mod entry {
 
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Info);
+        // Native RSA/ECDSA when the host offers `verify_signature`.
+        crate::core::verify::install_backend(&super::foreign_verify::FOREIGN_VERIFY);
         proxy_wasm::set_root_context(|id| -> Box<dyn proxy_wasm::traits::RootContext> {
             Box::new(super::root::Root::new(id))
         });
@@ -56,6 +60,8 @@ pub struct Worker {
     pub callouts: HashMap<u32, (CalloutId, u32)>,
     /// The root context id.
     pub root_id: u32,
+    /// Streams forwarded with the gateway's own token (response phase).
+    pub injected: HashMap<u32, Injected>,
     /// Metric ids by name.
     metrics: HashMap<String, u32>,
 }
@@ -71,6 +77,7 @@ impl Worker {
             waiting: BTreeMap::new(),
             callouts: HashMap::new(),
             root_id: 0,
+            injected: HashMap::new(),
             metrics: HashMap::new(),
         }))
     }
@@ -311,9 +318,13 @@ pub fn evaluate(
             held_since,
         };
         let d = filter.on_request_in(&req, now, &mut HostStore);
+        let injected = filter.take_injected();
         let callouts = filter.drain_callouts();
         let events = filter.drain_events();
         w.emit(events);
+        if let Some(i) = injected {
+            w.injected.insert(context_id, i);
+        }
         let d = match d {
             Decision::Pause => {
                 w.waiting.entry(context_id).or_insert(now);
@@ -397,4 +408,29 @@ pub fn worker_id(root_id: u32) -> String {
             format!("{t:x}-{root_id}")
         }
     }
+}
+
+/// The upstream's response headers for stream `ctx` (current context): a
+/// request that carried the gateway's token may have had it refused.
+pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
+    let Some(injected) = worker.borrow_mut().injected.remove(&ctx) else {
+        return;
+    };
+    let headers = hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default();
+    let status = headers
+        .iter()
+        .find(|(k, _)| k == ":status")
+        .and_then(|(_, v)| v.parse::<u16>().ok())
+        .unwrap_or(0);
+    if status != 401 {
+        return;
+    }
+    let challenges: Vec<&str> = headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    with_filter(worker, |f| {
+        f.on_upstream_response(injected, status, &challenges, &mut HostStore)
+    });
 }
