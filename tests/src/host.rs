@@ -179,7 +179,8 @@ impl Default for Pki {
 /// describing it: `{"method", "path", "version", "headers": {name: value},
 /// "body"}` (repeated headers joined with `, `), header `x-echo-name`.
 /// `GET /callout-target` answers `callout-ok` as plain text; `?delay_ms=N`
-/// delays any answer by N ms. Runs on its own thread; stops on drop.
+/// delays any answer by N ms; `?reject=invalid_token` answers 401 with a
+/// Bearer `error="invalid_token"` challenge. Runs on its own thread; stops on drop.
 pub struct Echo {
     /// Bound address.
     pub addr: SocketAddr,
@@ -311,7 +312,16 @@ async fn echo(
     if let Some(ms) = query_param(&parts.uri, "delay_ms").and_then(|v| v.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let mut response = if parts.uri.path() == "/callout-target" {
+    let mut response = if query_param(&parts.uri, "reject").as_deref() == Some("invalid_token") {
+        // An API refusing the bearer token it was given (RFC 6750 §3.1).
+        let mut r = http::Response::new(Full::new(Bytes::from_static(b"{}")));
+        *r.status_mut() = http::StatusCode::UNAUTHORIZED;
+        r.headers_mut().insert(
+            "www-authenticate",
+            http::HeaderValue::from_static("Bearer realm=\"echo\", error=\"invalid_token\""),
+        );
+        r
+    } else if parts.uri.path() == "/callout-target" {
         http::Response::new(Full::new(Bytes::from_static(b"callout-ok")))
     } else {
         let mut headers = serde_json::Map::new();
