@@ -19,6 +19,12 @@
 //   gateway-client / gateway-client-secret   client_credentials, client_secret_basic
 //   gateway-client-post / gateway-client-post-secret   client_credentials, client_secret_post
 //   resource-server / resource-server-secret  introspection and revocation only
+//   gateway-password / gateway-password-secret   password (and client_credentials), client_secret_basic
+// Resource-owner password grant (RFC 6749 §4.3; oidc-provider has none, it is
+// registered here): users alice / alice-password and bob / bob-password;
+// opaque access tokens with sub = the user name, no refresh token.
+// GET /_test/token-requests answers {"<client_id> <grant_type>": count, ...}:
+// every token endpoint request, issued or refused.
 // Resource indicators (audience = the indicator; scopes "read write admin"):
 //   https://api.test/jwt          at+jwt, ES256
 //   https://api.test/jwt-rs256    at+jwt, RS256
@@ -101,6 +107,10 @@ const configuration = {
     clientCredentialsClient('gateway-client', 'client_secret_basic'),
     clientCredentialsClient('gateway-client-post', 'client_secret_post'),
     {
+      ...clientCredentialsClient('gateway-password', 'client_secret_basic'),
+      grant_types: ['password', 'client_credentials'],
+    },
+    {
       client_id: 'resource-server',
       client_secret: 'resource-server-secret',
       grant_types: [],
@@ -174,7 +184,50 @@ const actualPort = httpServer.address().port;
 const issuer = `http://127.0.0.1:${actualPort}`;
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('AS server_error', err));
-handler = provider.callback();
+
+const USERS = { alice: 'alice-password', bob: 'bob-password' };
+provider.registerGrantType('password', async (ctx) => {
+  const { username, password, scope } = ctx.oidc.params;
+  if (!username || !Object.hasOwn(USERS, username) || USERS[username] !== password) {
+    throw new errors.InvalidGrant('invalid resource owner credentials');
+  }
+  const allowed = new Set(SCOPES.split(' '));
+  const requested = (scope ?? '').split(' ').filter(Boolean);
+  if (requested.some((s) => !allowed.has(s))) throw new errors.InvalidScope('unknown scope', scope);
+  const token = new provider.AccessToken({
+    accountId: username,
+    client: ctx.oidc.client,
+    gty: 'password',
+    scope: requested.join(' ') || undefined,
+  });
+  ctx.oidc.entity('AccessToken', token);
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}, ['username', 'password', 'scope']);
+
+// Token endpoint requests by client and grant (issued or refused).
+const tokenRequests = {};
+const countTokenRequest = (ctx) => {
+  const key = `${ctx.oidc?.client?.clientId ?? '-'} ${ctx.oidc?.params?.grant_type ?? '-'}`;
+  tokenRequests[key] = (tokenRequests[key] ?? 0) + 1;
+};
+provider.on('grant.success', countTokenRequest);
+provider.on('grant.error', countTokenRequest);
+
+const callback = provider.callback();
+handler = (req, res) => {
+  if (req.method === 'GET' && req.url === '/_test/token-requests') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(tokenRequests));
+    return;
+  }
+  callback(req, res);
+};
 
 const stop = () => {
   httpServer.close(() => process.exit(0));

@@ -52,6 +52,7 @@ impl RootContext for Root {
             Ok(cfg) => {
                 let tick = cfg.raw.tick_ms;
                 let n = cfg.providers.len();
+                let sources = cfg.client.as_ref().map_or(0, |c| c.sources.len());
                 // Answers to the old configuration's callouts are dropped.
                 let mut filter = Filter::new(cfg, &self.worker_id);
                 filter.init_shared(&mut HostStore);
@@ -62,7 +63,9 @@ impl RootContext for Root {
                 self.set_tick_period(Duration::from_millis(tick));
                 log(
                     LogLevel::Info,
-                    &format!("oauth-filter: configured with {n} provider(s), tick {tick} ms"),
+                    &format!(
+                        "oauth-filter: configured with {n} provider(s), {sources} token source(s), tick {tick} ms"
+                    ),
                 );
                 true
             }
