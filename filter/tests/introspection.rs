@@ -215,6 +215,11 @@ fn client_secret_post_request() {
     assert_eq!(member(&fm, "client_secret"), Some("p=q&r"));
 }
 
+/// The Python with pyjwt, jwcrypto and cryptography: `$PYTHON`, else `python3`.
+fn python() -> Command {
+    Command::new(std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into()))
+}
+
 /// Every key type: the assertion in the request is accepted by pyjwt and
 /// jwcrypto (filter/tests/introspection/verify_assertion.py).
 #[test]
@@ -248,13 +253,13 @@ fn private_key_jwt_assertions_verify_with_pyjwt_and_jwcrypto() {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/introspection/verify_assertion.py"
         );
-        let mut child = Command::new("python3")
+        let mut child = python()
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("python3 (with pyjwt, jwcrypto, cryptography) is needed");
+            .expect("$PYTHON or python3 (with pyjwt, jwcrypto, cryptography) is needed");
         child
             .stdin
             .take()
@@ -275,7 +280,7 @@ fn private_key_jwt_assertions_verify_with_pyjwt_and_jwcrypto() {
             "assertion": bad, "public": ks[name]["public"], "alg": alg,
             "client_id": "gw-client", "aud": "https://as.test/oauth/introspect", "now": NOW_S,
         });
-        let mut child = Command::new("python3")
+        let mut child = python()
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
