@@ -1040,6 +1040,8 @@ pub struct TokenManager {
     worker: String,
     locals: Vec<Local>,
     next: u64,
+    /// Renewals to start from the root context.
+    background: Vec<Callout>,
 }
 
 impl TokenManager {
@@ -1049,7 +1051,13 @@ impl TokenManager {
             worker: worker.to_owned(),
             locals: (0..n).map(|_| Local::default()).collect(),
             next: 0,
+            background: Vec::new(),
         }
+    }
+
+    /// Renewal callouts to start from the root context (on tick).
+    pub fn drain_background(&mut self) -> Vec<Callout> {
+        std::mem::take(&mut self.background)
     }
 
     /// Whether `id` is a token-source callout.
@@ -1114,7 +1122,12 @@ impl TokenManager {
             if now.0 < t.exp {
                 if now.0.saturating_add(src.margin_ms) >= t.exp && recent_failure.is_none() {
                     // Renew in the background; this request uses the old one.
-                    self.start(src, idx, &rec, now, store, out, events);
+                    // The callout starts from the root context at the next
+                    // tick ([`TokenManager::drain_background`]): a request's
+                    // stream may end before the answer, taking it along.
+                    let mut bg = Vec::new();
+                    self.start(src, idx, &rec, now, store, &mut bg, events);
+                    self.background.extend(bg);
                 }
                 return TokenState::Ready {
                     token: t.access.clone(),

@@ -189,10 +189,12 @@ impl Filter {
     /// Drive key fetches. Call on every tick.
     pub fn on_tick(&mut self, now: UnixMillis, store: &mut dyn SharedStore) -> Vec<Callout> {
         let mut changed = Vec::new();
-        let out = self
+        let mut out = self
             .keys
             .on_tick(now, store, &mut self.events, &mut changed);
         self.keys_changed(&changed);
+        // Token renewals, from the root context (they outlive any request).
+        out.extend(self.tokens.drain_background());
         if let Some(a) = &mut self.answers {
             for id in a.on_tick(now, store, &mut self.events) {
                 self.started.remove(&id);
