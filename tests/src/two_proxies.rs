@@ -29,6 +29,22 @@ impl HostProxy {
     /// everything to cluster `upstream`, cluster `auth_server`, and the
     /// module as plugin `oauth` with `plugin` as its configuration.
     pub fn start(module: &Path, plugin: &Value, upstream_port: u16, as_port: u16) -> HostProxy {
+        HostProxy::start_with_env(module, plugin, upstream_port, as_port, &[])
+    }
+
+    /// [`HostProxy::start`] with environment variables for the module (as
+    /// Envoy's `vm_config.environment_variables`).
+    pub fn start_with_env(
+        module: &Path,
+        plugin: &Value,
+        upstream_port: u16,
+        as_port: u16,
+        env: &[(&str, &str)],
+    ) -> HostProxy {
+        let env: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", peers::yaml_string(v)))
+            .collect();
         let yaml = format!(
             "workers: 2\n\
              admin: {{address: 127.0.0.1:0}}\n\
@@ -42,9 +58,11 @@ impl HostProxy {
              \x20   module: {module}\n\
              \x20   root_id: oauth\n\
              \x20   vm_id: oauth\n\
-             \x20   configuration: {config}\n",
+             \x20   configuration: {config}\n\
+             \x20   environment: {{{env}}}\n",
             module = peers::yaml_string(&module.display().to_string()),
             config = peers::yaml_string(&plugin.to_string()),
+            env = env.join(", "),
         );
         let dir = TempDir::new("e2e-host");
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -97,6 +115,18 @@ impl Stack {
         envoy_template: &str,
         plugin: impl FnOnce(&AuthServer) -> Value,
     ) -> Option<Stack> {
+        Stack::start_with_env(test, options, envoy_template, &[], plugin)
+    }
+
+    /// [`Stack::start`], giving `oauth-host`'s module the environment `env`
+    /// (the Envoy template sets the same in `vm_config.environment_variables`).
+    pub fn start_with_env(
+        test: &str,
+        options: AuthServerOptions,
+        envoy_template: &str,
+        env: &[(&str, &str)],
+        plugin: impl FnOnce(&AuthServer) -> Value,
+    ) -> Option<Stack> {
         if !peers::e2e_enabled(test) {
             return None;
         }
@@ -108,7 +138,7 @@ impl Stack {
         let config =
             peers::envoy_config(envoy_template, &module, &plugin, upstream_port, auth.port());
         let envoy = Envoy::start(&config, peers::next_base_id());
-        let host = HostProxy::start(&module, &plugin, upstream_port, auth.port());
+        let host = HostProxy::start_with_env(&module, &plugin, upstream_port, auth.port(), env);
         Some(Stack {
             envoy,
             host,
