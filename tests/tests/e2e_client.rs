@@ -19,11 +19,14 @@ use serde_json::{json, Value};
 /// environment variable (as `envoy/client.yaml` does).
 const ENV: &[(&str, &str)] = &[("LEGACY_PASSWORD", "alice-password")];
 /// Lifetime of the AS's `*-short` tokens (the renewal case).
-const SHORT_TTL_S: u32 = 4;
+const SHORT_TTL_S: u32 = 8;
+/// Renewal margin of the `short` source: renewal is due after 4 s, and the
+/// renewed token's own renewal 4 s later (slack for a loaded machine).
+const SHORT_MARGIN_S: u64 = 4;
 
 fn plugin(auth: &AuthServer) -> Value {
     let as_port = auth.port();
-    let cc = |name: &str, resource: &str, client: &str, secret: &str| {
+    let cc = |name: &str, resource: &str, client: &str, secret: &str, margin: u64| {
         json!({
             "name": name,
             "grant": {"type": "client_credentials", "scopes": ["read"], "resource": [resource]},
@@ -33,7 +36,7 @@ fn plugin(auth: &AuthServer) -> Value {
                 "client_id": client,
                 "client_secret": secret,
             },
-            "renew_margin_s": 2,
+            "renew_margin_s": margin,
             "timeout_ms": 3000,
         })
     };
@@ -50,9 +53,9 @@ fn plugin(auth: &AuthServer) -> Value {
         "upstream": {"claim_headers": [{"claim": "sub", "header": "x-auth-sub"}]},
         "client": {
             "sources": [
-                cc("backend", peers::RESOURCE_JWT, peers::POST_CLIENT_ID, peers::POST_CLIENT_SECRET),
-                cc("short", peers::RESOURCE_JWT_SHORT, peers::POST_CLIENT_ID, peers::POST_CLIENT_SECRET),
-                cc("refused", peers::RESOURCE_JWT, peers::POST_CLIENT_ID, "not-the-secret"),
+                cc("backend", peers::RESOURCE_JWT, peers::POST_CLIENT_ID, peers::POST_CLIENT_SECRET, 30),
+                cc("short", peers::RESOURCE_JWT_SHORT, peers::POST_CLIENT_ID, peers::POST_CLIENT_SECRET, SHORT_MARGIN_S),
+                cc("refused", peers::RESOURCE_JWT, peers::POST_CLIENT_ID, "not-the-secret", 30),
                 {
                     "name": "legacy",
                     "grant": {"type": "password", "username": "alice",
@@ -187,8 +190,10 @@ fn renewal_before_expiry_makes_one_more_token_request_per_proxy() {
         first.push(upstream_token(&body));
     }
     assert_eq!(count() - before, 2, "one token per proxy");
-    // The tokens live SHORT_TTL_S (4 s); renewal is due 2 s before expiry.
-    std::thread::sleep(Duration::from_millis(2400));
+    // Renewal is due SHORT_MARGIN_S before the tokens' SHORT_TTL_S run out.
+    std::thread::sleep(Duration::from_millis(
+        (u64::from(SHORT_TTL_S) - SHORT_MARGIN_S) * 1000 + 400,
+    ));
     for (name, port) in proxies(&s) {
         for _ in 0..10 {
             let (status, body) = get(port, "/short", &caller);

@@ -128,19 +128,21 @@ async fn five_hundred_requests_on_two_workers_make_one_token_request() {
 
 #[tokio::test]
 async fn renewal_makes_one_more_token_request_before_expiry() {
-    let s = setup(2).await;
-    // Tokens live 4 s; renewal is due 2 s before expiry.
-    s.server.set_expires_in(4);
+    let s = setup(4).await;
+    // Tokens live 8 s; renewal is due 4 s before expiry (and the renewed
+    // token's own renewal 4 s after it: slack for a loaded machine).
+    s.server.set_expires_in(8);
     let first = burst(&s, 4, 40).await;
     assert!(first.iter().all(|(st, _)| *st == 200));
     assert_eq!(s.server.requests(), 1);
-    tokio::time::sleep(Duration::from_millis(2300)).await;
-    // Inside the margin: the old token still serves while one renewal runs.
-    let during = burst(&s, 10, 100).await;
+    tokio::time::sleep(Duration::from_millis(4300)).await;
+    // Inside the margin: the old token still serves while one renewal runs
+    // (started from the root context at the next tick).
+    let during = burst(&s, 10, 50).await;
     assert!(during.iter().all(|(st, _)| *st == 200), "{during:?}");
     // Wait for the renewal to land, then every request uses the new token.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let after = burst(&s, 10, 100).await;
+    let after = burst(&s, 10, 50).await;
     let issued = s.server.issued();
     assert_eq!(s.server.requests(), 2, "exactly one renewal");
     let want = format!("Bearer {}", issued[1]);
@@ -216,7 +218,7 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
                         "client_id": CLIENT_ID,
                         "client_secret": {"env": "GW_CLIENT_SECRET"},
                     },
-                    "renew_margin_s": 2,
+                    "renew_margin_s": 3,
                     "timeout_ms": 2000,
                 }],
                 "rules": [{"path_prefix": "/public", "source": null}],
@@ -231,7 +233,7 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
         USER.1, CLIENT_SECRET
     );
     let s = setup_with(filter, &env).await;
-    s.server.set_expires_in(3);
+    s.server.set_expires_in(6);
     let mut conn = Conn::http1(s.host.listener(0)).await;
     let r = within(conn.get("/api", &[("authorization", "Bearer client-own")]))
         .await
@@ -252,7 +254,7 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
     let r = within(conn.get("/public/x", &[])).await.unwrap();
     assert_eq!(r.upstream_header("x-gateway-authorization"), None);
     // Within the margin the refresh token renews it.
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let _ = within(conn.get("/api", &[])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = within(conn.get("/api", &[])).await.unwrap();
