@@ -226,7 +226,10 @@ fn envoy_runs_a_wasm_module_in_front_of_an_upstream() {
     // Both requests are counted by the listener's connection manager
     // (`stat_prefix: api`), only the first reached the upstream cluster.
     assert_eq!(envoy.stat("http.api.downstream_rq_completed"), Some(2));
-    assert_eq!(envoy.stat("cluster.upstream.upstream_rq_completed"), Some(1));
+    assert_eq!(
+        envoy.stat("cluster.upstream.upstream_rq_completed"),
+        Some(1)
+    );
     assert_eq!(envoy.stat("no.such.stat"), None);
 }
 
