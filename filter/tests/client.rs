@@ -839,3 +839,41 @@ fn secrets_come_from_the_environment() {
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     assert_eq!(get(&form(&out[0]), "client_secret"), Some(path.as_str()));
 }
+
+#[test]
+fn secrets_come_from_the_vm_configuration() {
+    use oauth_filter::core::client_auth::{parse_vm_secrets, with_vm_secrets};
+    let auth = json!({"method": "client_secret_post", "client_id": "gw",
+                      "client_secret": {"vm_config": "gateway_secret"}});
+    let doc = json!({"client": {"sources": [source(cc(), auth)], "default_source": "backend"}})
+        .to_string();
+    let secrets = parse_vm_secrets(br#"{"secrets": {"gateway_secret": "from-the-vm"}}"#).unwrap();
+    let c = with_vm_secrets(secrets, || config::parse(doc.as_bytes())).unwrap();
+    let mut f = Filter::new(c, "w1");
+    let mut s = MemoryStore::default();
+    let (_, out) = ask(&mut f, &mut s, &[], None, T0);
+    assert_eq!(get(&form(&out[0]), "client_secret"), Some("from-the-vm"));
+    // Outside `with_vm_secrets` (or without the name) the reference fails,
+    // naming the reference and not a value.
+    let e = config::parse(doc.as_bytes()).unwrap_err();
+    assert!(e.message.contains("gateway_secret"), "{e}");
+    assert!(parse_vm_secrets(b"").unwrap().is_empty());
+    assert!(parse_vm_secrets(br#"{"other": 1}"#).unwrap().is_empty());
+    assert_eq!(
+        parse_vm_secrets(b"[1]").unwrap_err().path,
+        "vm_configuration"
+    );
+    assert_eq!(
+        parse_vm_secrets(br#"{"secrets": {"a": 1}}"#)
+            .unwrap_err()
+            .path,
+        "vm_configuration.secrets.a"
+    );
+    // One reference per secret.
+    let both = doc.replace(
+        r#"{"vm_config":"gateway_secret"}"#,
+        r#"{"vm_config":"gateway_secret","env":"PATH"}"#,
+    );
+    assert_ne!(both, doc);
+    assert!(config::parse(both.as_bytes()).is_err());
+}

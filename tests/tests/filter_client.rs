@@ -11,17 +11,25 @@ use serde_json::{json, Value};
 const CLIENT_ID: &str = "gateway";
 const CLIENT_SECRET: &str = "s3cret:&+ gw";
 
-fn host_yaml(module: &str, echo: &Echo, server: &TokenServer, filter: &Value, env: &str) -> String {
+fn host_yaml(
+    module: &str,
+    echo: &Echo,
+    server: &TokenServer,
+    filter: &Value,
+    env: &str,
+    vm: &Value,
+) -> String {
     format!(
         "workers: 2\nadmin: {{address: 127.0.0.1:0}}\nlisteners: [{{address: 127.0.0.1:0}}]\n\
          routes: [{{cluster: backend}}]\n\
          clusters:\n  - {{name: backend, address: '{}', connect_timeout: 1s, request_timeout: 5s}}\n  \
          - {{name: as, address: 'http://{}', connect_timeout: 1s, request_timeout: 10s}}\n\
          filters:\n  - name: oauth\n    module: '{module}'\n    vm_id: oauth\n    configuration: '{}'\n    \
-         environment: {{{env}}}\n",
+         environment: {{{env}}}\n    vm_configuration: '{}'\n",
         echo.url(),
         server.addr,
         filter.to_string().replace('\'', "''"),
+        vm.to_string().replace('\'', "''"),
     )
 }
 
@@ -53,13 +61,13 @@ struct Setup {
     host: Host,
 }
 
-async fn setup_with(filter: impl FnOnce(&TokenServer) -> Value, env: &str) -> Setup {
+async fn setup_with(filter: impl FnOnce(&TokenServer) -> Value, env: &str, vm: &Value) -> Setup {
     let module = oauth_tests::wasm::module("oauth-filter");
     let server = TokenServer::start(CLIENT_ID, CLIENT_SECRET);
     let echo = Echo::start("backend");
     let dir = TempDir::new("filter-client");
     let f = filter(&server);
-    let yaml = host_yaml(&module.display().to_string(), &echo, &server, &f, env);
+    let yaml = host_yaml(&module.display().to_string(), &echo, &server, &f, env, vm);
     let host = Host::start(&yaml, dir.path()).await;
     Setup {
         _dir: dir,
@@ -70,7 +78,7 @@ async fn setup_with(filter: impl FnOnce(&TokenServer) -> Value, env: &str) -> Se
 }
 
 async fn setup(margin_s: u64) -> Setup {
-    setup_with(|s| client_credentials(s, margin_s), "").await
+    setup_with(|s| client_credentials(s, margin_s), "", &json!({})).await
 }
 
 /// `n` requests over `conns` connections at once (spread over the
@@ -204,7 +212,7 @@ async fn upstream_invalid_token_makes_the_next_request_use_a_fresh_token() {
 }
 
 #[tokio::test]
-async fn password_grant_from_discovery_with_secrets_from_the_environment() {
+async fn password_grant_from_discovery_with_secrets_from_environment_and_vm_configuration() {
     let filter = |server: &TokenServer| {
         json!({
             "client": {
@@ -216,7 +224,7 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
                     "client_auth": {
                         "method": "client_secret_post",
                         "client_id": CLIENT_ID,
-                        "client_secret": {"env": "GW_CLIENT_SECRET"},
+                        "client_secret": {"vm_config": "gw_client_secret"},
                     },
                     "renew_margin_s": 3,
                     "timeout_ms": 2000,
@@ -228,11 +236,11 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
             "tick_ms": 50,
         })
     };
-    let env = format!(
-        "LEGACY_PASSWORD: '{}', GW_CLIENT_SECRET: '{}'",
-        USER.1, CLIENT_SECRET
-    );
-    let s = setup_with(filter, &env).await;
+    // The password from the environment, the client secret from the VM
+    // configuration.
+    let env = format!("LEGACY_PASSWORD: '{}'", USER.1);
+    let vm = json!({"secrets": {"gw_client_secret": CLIENT_SECRET}});
+    let s = setup_with(filter, &env, &vm).await;
     s.server.set_expires_in(6);
     let mut conn = Conn::http1(s.host.listener(0)).await;
     let r = within(conn.get("/api", &[("authorization", "Bearer client-own")]))
@@ -268,7 +276,7 @@ async fn password_grant_from_discovery_with_secrets_from_the_environment() {
     assert_eq!(
         s.server.bad_auth(),
         0,
-        "client_secret_post from the environment"
+        "client_secret_post from the VM configuration"
     );
     s.host.shutdown().await;
 }

@@ -20,35 +20,104 @@ use super::time::UnixMillis;
 
 /// A secret string from the configuration; `Debug` prints `<redacted>`.
 ///
-/// Written either inline (`"s3cret"`) or as `{"env": "NAME"}`: the value of
-/// environment variable `NAME` of the VM (WASI `environ_get`; Envoy's
-/// `vm_config.environment_variables`, oauth-host's `environment:`), read when
-/// the configuration is parsed. An unset or empty variable is a
-/// configuration error naming the field (never the value).
+/// Written inline (`"s3cret"`), as `{"env": "NAME"}` (the value of
+/// environment variable `NAME` of the VM: WASI `environ_get`; Envoy's
+/// `vm_config.environment_variables`, oauth-host's `environment:`), or as
+/// `{"vm_config": "NAME"}` (member `NAME` of `secrets` in the VM
+/// configuration, see [`with_vm_secrets`]); resolved when the configuration
+/// is parsed. A missing or empty value is a configuration error naming the
+/// field and the reference (never a value).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+std::thread_local! {
+    /// Secrets of the VM configuration while a configuration is parsed.
+    static VM_SECRETS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Parse the VM configuration's secrets: empty, or a JSON object
+/// `{"secrets": {"NAME": "value", ...}}` (other members are ignored).
+pub fn parse_vm_secrets(
+    bytes: &[u8],
+) -> Result<std::collections::HashMap<String, String>, ConfigError> {
+    let e = |m: &str| ConfigError {
+        path: "vm_configuration".into(),
+        message: m.into(),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Default::default());
+    }
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| e("not JSON"))?;
+    let Some(obj) = v.as_object() else {
+        return Err(e("not a JSON object"));
+    };
+    let mut out = std::collections::HashMap::new();
+    match obj.get("secrets") {
+        None => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let Some(s) = v.as_str() else {
+                    return Err(ConfigError {
+                        path: format!("vm_configuration.secrets.{k}"),
+                        message: "must be a string".into(),
+                    });
+                };
+                out.insert(k.clone(), s.to_owned());
+            }
+        }
+        Some(_) => return Err(e("secrets must be an object")),
+    }
+    Ok(out)
+}
+
+/// Run `f` (a configuration parse) with `secrets` from the VM configuration
+/// available to `{"vm_config": "NAME"}` references; they are forgotten after.
+pub fn with_vm_secrets<T>(
+    secrets: std::collections::HashMap<String, String>,
+    f: impl FnOnce() -> T,
+) -> T {
+    VM_SECRETS.with(|s| *s.borrow_mut() = secrets);
+    let out = f();
+    VM_SECRETS.with(|s| s.borrow_mut().clear());
+    out
+}
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
         #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct FromEnv {
-            env: String,
+        #[serde(deny_unknown_fields, rename_all = "snake_case")]
+        enum Reference {
+            Env(String),
+            VmConfig(String),
         }
         match Value::deserialize(d)? {
             Value::String(s) => Ok(Secret(s)),
             v @ Value::Object(_) => {
-                let f: FromEnv = serde_json::from_value(v).map_err(serde::de::Error::custom)?;
-                match std::env::var(&f.env) {
-                    Ok(s) if !s.is_empty() => Ok(Secret(s)),
-                    _ => Err(serde::de::Error::custom(format!(
-                        "environment variable {} is not set (or empty)",
-                        f.env
-                    ))),
+                let r: Reference = serde_json::from_value(v).map_err(|_| {
+                    serde::de::Error::custom(
+                        "expected a string, {\"env\": \"NAME\"} or {\"vm_config\": \"NAME\"}",
+                    )
+                })?;
+                match r {
+                    Reference::Env(name) => match std::env::var(&name) {
+                        Ok(s) if !s.is_empty() => Ok(Secret(s)),
+                        _ => Err(serde::de::Error::custom(format!(
+                            "environment variable {name} is not set (or empty)"
+                        ))),
+                    },
+                    Reference::VmConfig(name) => {
+                        match VM_SECRETS.with(|s| s.borrow().get(&name).cloned()) {
+                            Some(s) if !s.is_empty() => Ok(Secret(s)),
+                            _ => Err(serde::de::Error::custom(format!(
+                                "the VM configuration has no secret {name} (or it is empty)"
+                            ))),
+                        }
+                    }
                 }
             }
             _ => Err(serde::de::Error::custom(
-                "expected a string or {\"env\": \"NAME\"}",
+                "expected a string, {\"env\": \"NAME\"} or {\"vm_config\": \"NAME\"}",
             )),
         }
     }

@@ -10,8 +10,8 @@ use super::store::HostStore;
 use super::{
     deliver, dispatch, log, now, resume_waiting, with_filter, worker_id, Worker, WorkerRef,
 };
-use crate::core::config;
 use crate::core::Filter;
+use crate::core::{client_auth, config};
 
 /// One worker's root context.
 pub struct Root {
@@ -48,7 +48,12 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match config::parse(&bytes) {
+        // Secrets may live in the VM configuration ({"secrets": {...}}),
+        // apart from the plugin configuration.
+        let vm = self.get_vm_configuration().unwrap_or_default();
+        let parsed = client_auth::parse_vm_secrets(&vm)
+            .and_then(|secrets| client_auth::with_vm_secrets(secrets, || config::parse(&bytes)));
+        match parsed {
             Ok(cfg) => {
                 let tick = cfg.raw.tick_ms;
                 let n = cfg.providers.len();
