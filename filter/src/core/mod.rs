@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod filter;
+pub mod foreign_sig;
 pub mod introspect;
 pub mod jose;
 pub mod json;

@@ -1,5 +1,11 @@
 //! Signature verification: jwt-compact over RustCrypto where it has the
 //! algorithm, RustCrypto directly for ES384.
+//!
+//! A [`SignatureBackend`] may take over algorithms it does faster (the
+//! proxy-wasm adapter installs one calling the host's native
+//! `verify_signature`, see [`super::foreign_sig`]); whatever it cannot answer
+//! falls back to the pure-Rust verifiers here ([`PureRust`], also the
+//! default when nothing is installed).
 
 use jwt_compact::alg::{Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
 use jwt_compact::{Algorithm, AlgorithmSignature};
@@ -8,11 +14,75 @@ use signature::Verifier;
 use super::jose::Alg;
 use super::jwk::KeyMaterial;
 
-/// Check `signature` over `message` with `key` under `alg`.
+/// A backend's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The signature is valid.
+    Valid,
+    /// The signature is not valid (or the key does not fit).
+    Invalid,
+    /// This backend cannot tell (algorithm not offered, host function
+    /// absent or failing): the pure-Rust verifiers decide.
+    Unavailable,
+}
+
+/// Something that checks JWS signatures.
+pub trait SignatureBackend: Sync {
+    /// Checks `signature` over `message` with `key` under `alg`.
+    fn verify(&self, alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> Verdict;
+}
+
+/// The pure-Rust (RustCrypto) verifiers; never [`Verdict::Unavailable`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PureRust;
+
+impl SignatureBackend for PureRust {
+    fn verify(&self, alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> Verdict {
+        if verify_pure(alg, key, message, signature) {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+}
+
+static BACKEND: std::sync::OnceLock<&'static dyn SignatureBackend> = std::sync::OnceLock::new();
+
+/// Installs the process-wide backend tried before the pure-Rust verifiers.
+/// Only the first call counts; returns whether this one did.
+pub fn install_backend(backend: &'static dyn SignatureBackend) -> bool {
+    BACKEND.set(backend).is_ok()
+}
+
+/// Check `signature` over `message` with `key` under `alg`: the installed
+/// backend first, the pure-Rust verifiers when it cannot tell.
 ///
 /// Returns false on any mismatch, including a key of the wrong type or a
 /// signature of the wrong length; never panics.
 pub fn verify(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> bool {
+    match BACKEND.get() {
+        Some(backend) => verify_with(*backend, alg, key, message, signature),
+        None => verify_pure(alg, key, message, signature),
+    }
+}
+
+/// [`verify`] with `backend` in front of the pure-Rust verifiers.
+pub fn verify_with(
+    backend: &dyn SignatureBackend,
+    alg: Alg,
+    key: &KeyMaterial,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    match backend.verify(alg, key, message, signature) {
+        Verdict::Valid => true,
+        Verdict::Invalid => false,
+        Verdict::Unavailable => verify_pure(alg, key, message, signature),
+    }
+}
+
+/// The pure-Rust verifiers.
+pub fn verify_pure(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> bool {
     fn with<A: Algorithm>(a: &A, key: &A::VerifyingKey, message: &[u8], sig: &[u8]) -> bool {
         // jwt-compact's fixed-size signatures (HMAC) panic on a wrong length
         // in try_from_slice: its own decoder checks LENGTH first, so do we.
@@ -64,6 +134,49 @@ mod tests {
                 assert!(!verify(alg, &key, b"msg", &vec![0; len]), "{alg:?} {len}");
             }
         }
+    }
+
+    struct Fixed(Verdict);
+    impl SignatureBackend for Fixed {
+        fn verify(&self, _: Alg, _: &KeyMaterial, _: &[u8], _: &[u8]) -> Verdict {
+            self.0
+        }
+    }
+
+    #[test]
+    fn backend_decides_unless_unavailable() {
+        use p256::ecdsa::signature::Signer;
+        let signing = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let key = KeyMaterial::P256(*signing.verifying_key());
+        let sig: p256::ecdsa::Signature = signing.sign(b"a.b");
+        let good = sig.to_bytes();
+        let mut bad = good;
+        bad[10] ^= 1;
+        let unavailable = Fixed(Verdict::Unavailable);
+        assert!(verify_with(&unavailable, Alg::Es256, &key, b"a.b", &good));
+        assert!(!verify_with(&unavailable, Alg::Es256, &key, b"a.b", &bad));
+        assert!(!verify_with(
+            &Fixed(Verdict::Invalid),
+            Alg::Es256,
+            &key,
+            b"a.b",
+            &good
+        ));
+        assert!(verify_with(
+            &Fixed(Verdict::Valid),
+            Alg::Es256,
+            &key,
+            b"a.b",
+            &bad
+        ));
+        assert_eq!(
+            PureRust.verify(Alg::Es256, &key, b"a.b", &good),
+            Verdict::Valid
+        );
+        assert_eq!(
+            PureRust.verify(Alg::Es256, &key, b"a.b", &bad),
+            Verdict::Invalid
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! No `RefCell` borrow is held across a host call that can call back into the
 //! module (`send_http_response`, `resume_http_request`).
 
+pub mod foreign_verify;
 pub mod http;
 pub mod root;
 pub mod store;
@@ -41,6 +42,8 @@ mod entry {
 
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Info);
+        // Native RSA/ECDSA when the host offers `verify_signature`.
+        crate::core::verify::install_backend(&super::foreign_verify::FOREIGN_VERIFY);
         proxy_wasm::set_root_context(|id| -> Box<dyn proxy_wasm::traits::RootContext> {
             Box::new(super::root::Root::new(id))
         });

@@ -1,6 +1,7 @@
 //! Foreign functions (`proxy_call_foreign_function`): native functions a
-//! module calls by name, e.g. a later `verify_signature`. Unknown names
-//! answer NOT_FOUND.
+//! module calls by name. [`ForeignFunctions::builtin`] has the ones the host
+//! offers every module (`verify_signature`, see [`super::verify_signature`]).
+//! Unknown names answer NOT_FOUND.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,13 @@ impl std::fmt::Debug for ForeignFunctions {
 }
 
 impl ForeignFunctions {
+    /// The functions every module gets: `verify_signature`.
+    pub fn builtin() -> ForeignFunctions {
+        let mut functions = ForeignFunctions::default();
+        super::verify_signature::register(&mut functions);
+        functions
+    }
+
     /// Adds (or replaces) `name`.
     pub fn register(&mut self, name: &str, function: ForeignFunction) {
         self.functions.insert(name.to_string(), function);

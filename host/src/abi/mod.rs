@@ -54,6 +54,7 @@ pub mod queues;
 pub mod shared_data;
 pub mod stream;
 pub mod timers;
+pub mod verify_signature;
 pub mod wasi;
 
 /// proxy-wasm status codes returned by host functions.

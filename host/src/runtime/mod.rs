@@ -221,13 +221,14 @@ impl Drop for EpochTicker {
 }
 
 impl Runtime {
-    /// Compiles every plugin's module. Errors name the plugin and the file.
+    /// Compiles every plugin's module, with the built-in foreign functions
+    /// ([`ForeignFunctions::builtin`]). Errors name the plugin and the file.
     pub fn new(
         plugins: Vec<PluginSpec>,
         callouts: Arc<dyn CalloutClient>,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, RuntimeError> {
-        Self::with_foreign_functions(plugins, callouts, metrics, ForeignFunctions::default())
+        Self::with_foreign_functions(plugins, callouts, metrics, ForeignFunctions::builtin())
     }
 
     /// Like [`Runtime::new`], with native functions modules may call through

@@ -1,0 +1,336 @@
+//! The `verify_signature` foreign function's wire format (sans-IO).
+//!
+//! Envoy registers a foreign function `verify_signature` (BoringSSL) and
+//! `oauth-host` registers one with the same contract (ring). Both take a
+//! protobuf `VerifySignatureArguments`:
+//!
+//! | field | number | content |
+//! |---|---|---|
+//! | `hash_function` | 1, string | `sha256`, `sha384`, `sha512` |
+//! | `public_key` | 2, bytes | SubjectPublicKeyInfo DER (RFC 5280 §4.1) |
+//! | `signature` | 3, bytes | RSA: the raw signature; ECDSA: DER `Ecdsa-Sig-Value` |
+//! | `text` | 4, bytes | the signed bytes (the JWS signing input) |
+//!
+//! and answer a protobuf `VerifySignatureResult { bool result = 1; string
+//! error = 2; }`. Only RSASSA-PKCS1-v1_5 (RS*) and ECDSA (ES256, ES384) go
+//! this way: the hosts' verifier uses the key's default padding (PKCS#1
+//! v1.5), so PSS, EdDSA and HMAC stay with the pure-Rust verifiers.
+//!
+//! A JWS ECDSA signature is `r || s` (RFC 7518 §3.4); it is re-encoded as
+//! DER here.
+
+use rsa::traits::PublicKeyParts;
+
+use super::jose::Alg;
+use super::jwk::KeyMaterial;
+
+/// Name of the foreign function.
+pub const FUNCTION: &str = "verify_signature";
+
+/// The protobuf `VerifySignatureArguments` for checking `signature` over
+/// `message` with `key` under `alg`, or `None` when this algorithm (or a
+/// malformed signature) is not handed to the host.
+pub fn arguments(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> Option<Vec<u8>> {
+    let (hash, spki, sig) = match (alg, key) {
+        (Alg::Rs256 | Alg::Rs384 | Alg::Rs512, KeyMaterial::Rsa(k)) => {
+            let hash = match alg {
+                Alg::Rs256 => "sha256",
+                Alg::Rs384 => "sha384",
+                _ => "sha512",
+            };
+            (
+                hash,
+                rsa_spki(&k.n().to_bytes_be(), &k.e().to_bytes_be()),
+                signature.to_vec(),
+            )
+        }
+        (Alg::Es256, KeyMaterial::P256(k)) => {
+            if signature.len() != 64 {
+                return None;
+            }
+            let point = k.to_encoded_point(false);
+            (
+                "sha256",
+                ec_spki(&P256_OID, point.as_bytes()),
+                ecdsa_der(signature),
+            )
+        }
+        (Alg::Es384, KeyMaterial::P384(k)) => {
+            if signature.len() != 96 {
+                return None;
+            }
+            let point = k.to_encoded_point(false);
+            (
+                "sha384",
+                ec_spki(&P384_OID, point.as_bytes()),
+                ecdsa_der(signature),
+            )
+        }
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(spki.len() + sig.len() + message.len() + 32);
+    pb_field(&mut out, 1, hash.as_bytes());
+    pb_field(&mut out, 2, &spki);
+    pb_field(&mut out, 3, &sig);
+    pb_field(&mut out, 4, message);
+    Some(out)
+}
+
+/// What a `VerifySignatureResult` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `result: true`.
+    Valid,
+    /// `result: false` (absent, as proto3 leaves defaults out).
+    Invalid,
+    /// Not a `VerifySignatureResult`.
+    Malformed,
+}
+
+/// Reads a protobuf `VerifySignatureResult`.
+pub fn parse_result(bytes: &[u8]) -> Answer {
+    let mut valid = false;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let Some((key, after)) = varint(rest) else {
+            return Answer::Malformed;
+        };
+        rest = after;
+        match (key >> 3, key & 7) {
+            (1, 0) => {
+                let Some((v, after)) = varint(rest) else {
+                    return Answer::Malformed;
+                };
+                valid = v != 0;
+                rest = after;
+            }
+            (_, 0) => match varint(rest) {
+                Some((_, after)) => rest = after,
+                None => return Answer::Malformed,
+            },
+            (_, 2) => {
+                let Some((len, after)) = varint(rest) else {
+                    return Answer::Malformed;
+                };
+                let Some(after) = usize::try_from(len).ok().and_then(|n| after.get(n..)) else {
+                    return Answer::Malformed;
+                };
+                rest = after;
+            }
+            _ => return Answer::Malformed,
+        }
+    }
+    if valid {
+        Answer::Valid
+    } else {
+        Answer::Invalid
+    }
+}
+
+/// One protobuf varint and the bytes after it.
+fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+fn pb_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A length-delimited field (wire type 2).
+fn pb_field(out: &mut Vec<u8>, number: u64, value: &[u8]) {
+    pb_varint(out, (number << 3) | 2);
+    pb_varint(out, value.len() as u64);
+    out.extend_from_slice(value);
+}
+
+// ---------------------------------------------------------------- DER
+
+/// id-ecPublicKey (1.2.840.10045.2.1).
+const EC_PUBLIC_KEY_OID: [u8; 7] = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+/// prime256v1 (1.2.840.10045.3.1.7).
+const P256_OID: [u8; 8] = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// secp384r1 (1.3.132.0.34).
+const P384_OID: [u8; 5] = [0x2b, 0x81, 0x04, 0x00, 0x22];
+/// rsaEncryption (1.2.840.113549.1.1.1).
+const RSA_OID: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+fn der(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
+    out.push(tag);
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+}
+
+/// A DER INTEGER from unsigned big-endian bytes.
+fn der_uint(out: &mut Vec<u8>, be: &[u8]) {
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    let digits = &be[skip..];
+    let mut content = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(digits);
+    der(out, 0x02, &content);
+}
+
+fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    let content: Vec<u8> = parts.concat();
+    let mut out = Vec::with_capacity(content.len() + 4);
+    der(&mut out, 0x30, &content);
+    out
+}
+
+/// SubjectPublicKeyInfo of an RSA key (PKCS#1 `RSAPublicKey` inside).
+pub fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut ints = Vec::with_capacity(n.len() + e.len() + 8);
+    der_uint(&mut ints, n);
+    der_uint(&mut ints, e);
+    let rsa_public_key = seq(&[&ints]);
+    let mut algorithm = Vec::new();
+    der(&mut algorithm, 0x06, &RSA_OID);
+    der(&mut algorithm, 0x05, &[]);
+    let algorithm = seq(&[&algorithm]);
+    let mut bits = Vec::with_capacity(rsa_public_key.len() + 6);
+    let mut content = vec![0u8];
+    content.extend_from_slice(&rsa_public_key);
+    der(&mut bits, 0x03, &content);
+    seq(&[&algorithm, &bits])
+}
+
+/// SubjectPublicKeyInfo of an EC key given its curve OID and SEC1 point.
+fn ec_spki(curve: &[u8], point: &[u8]) -> Vec<u8> {
+    let mut algorithm = Vec::new();
+    der(&mut algorithm, 0x06, &EC_PUBLIC_KEY_OID);
+    der(&mut algorithm, 0x06, curve);
+    let algorithm = seq(&[&algorithm]);
+    let mut content = vec![0u8];
+    content.extend_from_slice(point);
+    let mut bits = Vec::new();
+    der(&mut bits, 0x03, &content);
+    seq(&[&algorithm, &bits])
+}
+
+/// `r || s` (equal halves) as DER `Ecdsa-Sig-Value ::= SEQUENCE { r, s }`.
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let mut ints = Vec::with_capacity(raw.len() + 6);
+    der_uint(&mut ints, r);
+    der_uint(&mut ints, s);
+    seq(&[&ints])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(mut bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (key, rest) = varint(bytes).unwrap();
+            assert_eq!(key & 7, 2);
+            let (len, rest) = varint(rest).unwrap();
+            out.push((key >> 3, rest[..len as usize].to_vec()));
+            bytes = &rest[len as usize..];
+        }
+        out
+    }
+
+    #[test]
+    fn p256_arguments_match_the_pkcs8_and_der_encoders() {
+        use p256::ecdsa::signature::Signer;
+        use p256::pkcs8::EncodePublicKey;
+        let signing = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let verifying = *signing.verifying_key();
+        let sig: p256::ecdsa::Signature = signing.sign(b"header.payload");
+        let args = arguments(
+            Alg::Es256,
+            &KeyMaterial::P256(verifying),
+            b"header.payload",
+            &sig.to_bytes(),
+        )
+        .unwrap();
+        let f = fields(&args);
+        assert_eq!(f[0], (1, b"sha256".to_vec()));
+        assert_eq!(
+            f[1],
+            (
+                2,
+                verifying.to_public_key_der().unwrap().as_bytes().to_vec()
+            )
+        );
+        assert_eq!(f[2], (3, sig.to_der().as_bytes().to_vec()));
+        assert_eq!(f[3], (4, b"header.payload".to_vec()));
+    }
+
+    #[test]
+    fn rsa_spki_matches_the_pkcs8_encoder() {
+        use rsa::pkcs8::EncodePublicKey;
+        // A fixed modulus with its top bit set (needs the leading zero) and
+        // one without; e = 65537 and e = 3.
+        for (n_first, e) in [(0xc5u8, vec![1, 0, 1]), (0x45, vec![3])] {
+            let mut n = vec![n_first; 256];
+            n[255] = 0x01; // odd
+            let key = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(&n),
+                rsa::BigUint::from_bytes_be(&e),
+            )
+            .unwrap();
+            let expected = key.to_public_key_der().unwrap();
+            assert_eq!(rsa_spki(&n, &e), expected.as_bytes());
+        }
+    }
+
+    #[test]
+    fn ecdsa_der_strips_and_pads() {
+        let mut raw = vec![0u8; 64];
+        raw[1] = 0x7f; // r = 0x7f00.. with one leading zero byte
+        raw[32] = 0x80; // s has its top bit set
+        let der = ecdsa_der(&raw);
+        assert_eq!(&der[..4], &[0x30, 31 + 2 + 33 + 2, 0x02, 31]);
+        assert_eq!(der[4], 0x7f);
+        assert_eq!(&der[35..38], &[0x02, 33, 0x00]);
+        assert_eq!(der[38], 0x80);
+    }
+
+    #[test]
+    fn unsupported_algorithms_and_bad_lengths_are_none() {
+        let oct = KeyMaterial::Oct(vec![1; 32]);
+        assert!(arguments(Alg::Hs256, &oct, b"m", &[0; 32]).is_none());
+        let signing = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+        let p = KeyMaterial::P256(*signing.verifying_key());
+        assert!(arguments(Alg::Es256, &p, b"m", &[0; 63]).is_none());
+        assert!(arguments(Alg::Rs256, &p, b"m", &[0; 64]).is_none());
+    }
+
+    #[test]
+    fn results() {
+        assert_eq!(parse_result(&[0x08, 0x01]), Answer::Valid);
+        assert_eq!(parse_result(&[0x08, 0x01, 0x12, 0x00]), Answer::Valid);
+        assert_eq!(parse_result(&[]), Answer::Invalid);
+        assert_eq!(
+            parse_result(&[0x08, 0x00, 0x12, 0x03, b'b', b'a', b'd']),
+            Answer::Invalid
+        );
+        assert_eq!(parse_result(&[0x12, 0x05, b'x']), Answer::Malformed);
+        assert_eq!(parse_result(&[0x08]), Answer::Malformed);
+        assert_eq!(parse_result(&[0x0d, 0, 0, 0, 0]), Answer::Malformed);
+    }
+}
