@@ -10,15 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
+use crate::serve::{basic_credentials, json_reply, parse_form, ServerThread};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 /// How the server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +47,7 @@ pub struct IntrospectionServer {
     /// Bound address (127.0.0.1, free port).
     pub addr: SocketAddr,
     state: Arc<State>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl IntrospectionServer {
@@ -67,50 +63,15 @@ impl IntrospectionServer {
             per_token: Mutex::new(HashMap::new()),
             bad_auth: AtomicUsize::new(0),
         });
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind introspection server");
-        std_listener
-            .set_nonblocking(true)
-            .expect("nonblocking listener");
-        let addr = std_listener.local_addr().expect("local addr");
-        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
-        let st = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            if *st.mode.lock().unwrap_or_else(|e| e.into_inner()) == Mode::Down {
-                                drop(stream);
-                                continue;
-                            }
-                            let _ = stream.set_nodelay(true);
-                            let st = st.clone();
-                            tokio::spawn(async move {
-                                let svc = service_fn(move |req| serve(st.clone(), req));
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), svc)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            });
+        let (up, st) = (state.clone(), state.clone());
+        let accept = move || *up.mode.lock().unwrap_or_else(|e| e.into_inner()) != Mode::Down;
+        let server = ServerThread::spawn("introspection server", accept, move |_, req| {
+            serve(st.clone(), req)
         });
         IntrospectionServer {
-            addr,
+            addr: server.addr,
             state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -169,69 +130,17 @@ impl IntrospectionServer {
     }
 }
 
-impl Drop for IntrospectionServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-fn form_decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match (
-            b[i],
-            s.get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok()),
-        ) {
-            (b'%', Some(x)) => {
-                out.push(x);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    json_reply(status, body, &[])
 }
 
 fn basic_ok(st: &State, req: &Request<Incoming>) -> bool {
-    let Some(v) = req
+    let header = req
         .headers()
         .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some(b64) = v.strip_prefix("Basic ") else {
-        return false;
-    };
-    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64) else {
-        return false;
-    };
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let Some((id, secret)) = raw.split_once(':') else {
-        return false;
-    };
-    form_decode(id) == st.client_id && form_decode(secret) == st.client_secret
+        .and_then(|v| v.to_str().ok());
+    basic_credentials(header)
+        .is_some_and(|(id, secret)| id == st.client_id && secret == st.client_secret)
 }
 
 async fn serve(
@@ -256,11 +165,7 @@ async fn serve(
         st.bad_auth.fetch_add(1, Ordering::SeqCst);
         return Ok(reply(401, "{\"error\":\"invalid_client\"}".into()));
     }
-    let form: HashMap<String, String> = String::from_utf8_lossy(&body)
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (form_decode(k), form_decode(v)))
-        .collect();
+    let form = parse_form(&body);
     let Some(token) = form.get("token").filter(|_| form_ct) else {
         return Ok(reply(400, "{\"error\":\"invalid_request\"}".into()));
     };

@@ -6,6 +6,7 @@ pub mod introspection_server;
 pub mod jwks_server;
 pub mod jwt;
 pub mod peers;
+pub mod serve;
 pub mod token_server;
 pub mod two_proxies;
 pub mod wasm;

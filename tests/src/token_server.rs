@@ -11,15 +11,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
+use crate::serve::{basic_credentials, json_reply, parse_form, ServerThread};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
-use tokio::sync::oneshot;
 
 /// The fixed resource owner of the password grant.
 pub const USER: (&str, &str) = ("alice", "wonderland");
@@ -42,8 +39,7 @@ pub struct TokenServer {
     /// Bound address (127.0.0.1, free port).
     pub addr: SocketAddr,
     state: Arc<State>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl TokenServer {
@@ -61,42 +57,16 @@ impl TokenServer {
             issued: Mutex::new(Vec::new()),
             bad_auth: AtomicUsize::new(0),
         });
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind token server");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("local addr");
-        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let st = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let st = st.clone();
-                            tokio::spawn(async move {
-                                let svc = service_fn(move |req| serve(st.clone(), addr, req));
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), svc)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            });
-        });
+        let server = ServerThread::spawn(
+            "token server",
+            || true,
+            move |addr, req| serve(st.clone(), addr, req),
+        );
         TokenServer {
-            addr,
+            addr: server.addr,
             state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -156,60 +126,19 @@ impl TokenServer {
     }
 }
 
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn reply(status: u16, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut b = Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store");
-    if status == 401 {
-        b = b.header("www-authenticate", "Basic realm=\"token\"");
-    }
-    b.body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
-}
-
-fn form_decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match (
-            b[i],
-            s.get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok()),
-        ) {
-            (b'%', Some(x)) => {
-                out.push(x);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let challenge: &[(&str, &str)] = if status == 401 {
+        &[("www-authenticate", "Basic realm=\"token\"")]
+    } else {
+        &[]
+    };
+    json_reply(status, body.to_string(), challenge)
 }
 
 /// Client credentials from `Authorization: Basic` or the form.
 fn client_of(req_auth: Option<&str>, form: &HashMap<String, String>) -> Option<(String, String)> {
-    if let Some(b64) = req_auth.and_then(|v| v.strip_prefix("Basic ")) {
-        let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-        let raw = String::from_utf8_lossy(&raw).into_owned();
-        let (id, secret) = raw.split_once(':')?;
-        return Some((form_decode(id), form_decode(secret)));
+    if let Some(credentials) = basic_credentials(req_auth) {
+        return Some(credentials);
     }
     Some((
         form.get("client_id")?.clone(),
@@ -241,11 +170,7 @@ async fn serve(
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(reply(400, json!({"error": "invalid_request"}))),
     };
-    let form: HashMap<String, String> = String::from_utf8_lossy(&body)
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (form_decode(k), form_decode(v)))
-        .collect();
+    let form = parse_form(&body);
     st.requests.fetch_add(1, Ordering::SeqCst);
     let grant = form.get("grant_type").cloned().unwrap_or_default();
     *st.per_grant
