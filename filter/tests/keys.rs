@@ -307,6 +307,36 @@ fn unknown_kid_refetches_once_rate_limited() {
 }
 
 #[test]
+fn unknown_kid_waits_for_the_rate_limit_window_when_it_opens_within_the_hold_budget() {
+    let mut store = MemoryStore::default();
+    let mut f = Filter::new(remote(), "w1");
+    let t0 = now0();
+    let c = one(f.on_tick(t0, &mut store));
+    let old = jwks(&["ec256"]);
+    f.on_callout_response(c.id, ok_resp(old.as_bytes(), &[]), t0, &mut store);
+    let tok = token("alg_ES256"); // kid ec256, not in the set yet
+                                  // The 30 s window opens in 1 s, within the 2 s hold budget: held, not 401.
+    let asked = t0.plus_secs(29);
+    assert_eq!(ask(&mut f, &tok, None, asked), Decision::Pause);
+    // No fetch before the window opens...
+    assert!(f.on_tick(asked.plus_ms(500), &mut store).is_empty());
+    // ...one when it does, and the held request passes with the new key.
+    let opened = t0.plus_secs(30);
+    let c = one(f.on_tick(opened, &mut store));
+    let new = jwks(&[]);
+    f.on_callout_response(
+        c.id,
+        ok_resp(new.as_bytes(), &[]),
+        opened.plus_ms(20),
+        &mut store,
+    );
+    assert_eq!(
+        status(&ask(&mut f, &tok, Some(asked), opened.plus_ms(30))),
+        200
+    );
+}
+
+#[test]
 fn unknown_kid_refetch_that_does_not_help_gives_401() {
     let mut store = MemoryStore::default();
     let mut f = Filter::new(remote(), "w1");

@@ -279,10 +279,13 @@ impl KeyManager {
     }
 
     /// A token names a `kid` we lack. Returns true when a refetch is wanted
-    /// (now or already), i.e. holding the request makes sense; false when the
-    /// rate limit forbids it (or the keys are inline).
+    /// (now, already, or once the rate-limit window opens within the hold
+    /// budget `initial_wait_ms`), i.e. holding the request makes sense; false
+    /// when the rate limit forbids it for longer (or the keys are inline).
+    /// Either way there is at most one refetch per window.
     pub fn request_refetch(&mut self, i: usize, now: UnixMillis) -> bool {
         let interval = self.timing.unknown_kid_refetch_interval_s;
+        let hold_budget = self.timing.initial_wait_ms;
         let p = &mut self.providers[i];
         if matches!(p.source, Source::Inline) {
             return false;
@@ -294,7 +297,8 @@ impl KeyManager {
             KeyState::Ready { fetched_at, .. } => *fetched_at,
             _ => return false,
         };
-        if now >= fetched_at.plus_secs(interval) {
+        let opens = fetched_at.plus_secs(interval);
+        if now >= opens || opens.since(now) <= hold_budget {
             p.refetch_wanted = true;
             return true;
         }
