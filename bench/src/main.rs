@@ -14,7 +14,7 @@
 //! ```text
 //! oauth-bench --envoy PATH --host PATH --module PATH [--smoke] [--rounds N]
 //!             [--warmup S] [--duration S] [--connections N] [--only ID,ID]
-//!             [--out FILE]
+//!             [--out FILE | --no-out] [--keep-logs]
 //! ```
 
 mod procs;
@@ -48,6 +48,7 @@ struct Options {
     connections: usize,
     only: Option<Vec<String>>,
     out: Option<PathBuf>,
+    keep_logs: bool,
 }
 
 fn root() -> PathBuf {
@@ -70,6 +71,7 @@ fn parse_args() -> Result<Options> {
         connections: 32,
         only: None,
         out: Some(root.join("bench/RESULTS.md")),
+        keep_logs: false,
     };
     let mut args = std::env::args().skip(1);
     let mut explicit_out = false;
@@ -90,6 +92,7 @@ fn parse_args() -> Result<Options> {
                 explicit_out = true;
             }
             "--no-out" => o.out = None,
+            "--keep-logs" => o.keep_logs = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -327,7 +330,7 @@ fn start_host(
             "--config".into(),
             path.display().to_string(),
             "--log-level".into(),
-            "warn".into(),
+            if o.keep_logs { "info" } else { "warn" }.into(),
         ],
         dir.join(format!("{name}.log")),
     )?;
@@ -394,7 +397,7 @@ fn start_envoy(
             base_id.to_string(),
             "--disable-hot-restart".into(),
             "-l".into(),
-            "warning".into(),
+            if o.keep_logs { "info" } else { "warning" }.into(),
         ],
         dir.join(format!("{name}.log")),
     )?;
@@ -584,7 +587,11 @@ fn run() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("oauth-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&o, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
+    if o.keep_logs {
+        eprintln!("bench: proxy configs and logs kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
     result
 }

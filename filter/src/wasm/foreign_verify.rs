@@ -81,7 +81,7 @@ impl SignatureBackend for ForeignVerify {
             Ok(Answer::Valid) => Verdict::Valid,
             Ok(Answer::Invalid) => Verdict::Invalid,
             Ok(Answer::Malformed) | Err(_) => {
-                cell.store(HostFunction::Unusable as u8, Ordering::Relaxed);
+                announce(cell, key, HostFunction::Unusable);
                 return Verdict::Unavailable;
             }
         };
@@ -90,12 +90,30 @@ impl SignatureBackend for ForeignVerify {
         }
         let pure = PureRust.verify(alg, key, message, signature);
         match (host, pure) {
-            (Verdict::Valid, Verdict::Valid) => {
-                cell.store(HostFunction::Trusted as u8, Ordering::Relaxed)
-            }
-            (a, b) if a != b => cell.store(HostFunction::Unusable as u8, Ordering::Relaxed),
+            (Verdict::Valid, Verdict::Valid) => announce(cell, key, HostFunction::Trusted),
+            (a, b) if a != b => announce(cell, key, HostFunction::Unusable),
             _ => {}
         }
         pure
     }
+}
+
+/// Records the new state of a key family and says so once in the log.
+fn announce(cell: &AtomicU8, key: &KeyMaterial, state: HostFunction) {
+    if cell.swap(state as u8, Ordering::Relaxed) == state as u8 {
+        return;
+    }
+    let family = match key {
+        KeyMaterial::Rsa(_) => "RSA",
+        _ => "ECDSA",
+    };
+    let message = match state {
+        HostFunction::Trusted => {
+            format!("{family} signatures verified by the host's native {FUNCTION}")
+        }
+        _ => format!(
+            "{family} signatures verified in wasm: the host's {FUNCTION} is absent or differs"
+        ),
+    };
+    let _ = hostcalls::log(proxy_wasm::types::LogLevel::Info, &message);
 }
