@@ -15,14 +15,10 @@ use crate::{build_wasm, cargo, root, run};
 /// Runs the benchmark; `args` are the driver's options.
 pub fn run_bench(args: &[String]) -> Result<()> {
     let module = build_wasm()?;
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "oauth-host",
-        "-p",
-        "oauth-bench",
-    ]))?;
+    // Two builds, not one: built together, the two packages' features
+    // unify and wasmtime is compiled a second time.
+    run(cargo().args(["build", "--release", "-p", "oauth-host"]))?;
+    run(cargo().args(["build", "--release", "-p", "oauth-bench"]))?;
     let envoy = crate::peers::ensure_envoy()?;
     ensure_wrk()?;
     let mut cmd = Command::new(root().join("target/release/oauth-bench"));
