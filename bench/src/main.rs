@@ -14,7 +14,7 @@
 //! ```text
 //! oauth-bench --envoy PATH --host PATH --module PATH [--smoke] [--rounds N]
 //!             [--warmup S] [--duration S] [--connections N] [--only ID,ID]
-//!             [--out FILE | --no-out] [--keep-logs]
+//!             [--out FILE | --no-out] [--keep-logs] [--audit-off]
 //! ```
 
 mod procs;
@@ -49,6 +49,7 @@ struct Options {
     only: Option<Vec<String>>,
     out: Option<PathBuf>,
     keep_logs: bool,
+    audit_off: bool,
 }
 
 fn root() -> PathBuf {
@@ -72,6 +73,7 @@ fn parse_args() -> Result<Options> {
         only: None,
         out: Some(root.join("bench/RESULTS.md")),
         keep_logs: false,
+        audit_off: false,
     };
     let mut args = std::env::args().skip(1);
     let mut explicit_out = false;
@@ -93,6 +95,7 @@ fn parse_args() -> Result<Options> {
             }
             "--no-out" => o.out = None,
             "--keep-logs" => o.keep_logs = true,
+            "--audit-off" => o.audit_off = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -610,8 +613,13 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
 
     let upstream = upstream::start(introspection_answer())?;
     let up = upstream.addr.port();
-    let jwt = filter_jwt_config(&tokens.jwks);
-    let intro = filter_introspection_config(up);
+    let mut jwt = filter_jwt_config(&tokens.jwks);
+    let mut intro = filter_introspection_config(up);
+    if o.audit_off {
+        // What the per-decision audit line costs (it is on by default).
+        jwt["audit"] = json!({ "enabled": false });
+        intro["audit"] = json!({ "enabled": false });
+    }
 
     let cases: Vec<&Case> = CASES
         .iter()
