@@ -109,6 +109,8 @@ async fn status_of(conn: &mut Conn, token: &str) -> u16 {
 
 /// The host's metrics (summed over workers): name → value.
 async fn metrics(host: &Host) -> impl Fn(&str) -> f64 {
+    // The filter hands its counters to the host on its tick (200 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let text = oauth_tests::host::get(host.admin(), "/metrics")
         .await
         .text();

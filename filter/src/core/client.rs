@@ -323,6 +323,14 @@ fn scopes_ok(list: &[String], path: &str) -> Result<(), ConfigError> {
 }
 
 impl Client {
+    /// Creates every source's token-request lease in shared data (see
+    /// [`super::shared::ensure_lease`]).
+    pub fn init_shared(&self, store: &mut dyn SharedStore) {
+        for src in &self.sources {
+            super::shared::ensure_lease(store, &format!("{}/lease", src.key));
+        }
+    }
+
     /// Validate `c` found at `path` (`client`).
     pub fn from_config(c: &ClientConfig, path: &str) -> Result<Client, ConfigError> {
         if c.sources.is_empty() {

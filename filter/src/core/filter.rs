@@ -147,11 +147,16 @@ impl Filter {
         }
     }
 
-    /// Prepare shared data (create the answer cache's buckets). Call once
-    /// after configuration.
+    /// Prepare shared data: create the answer cache's buckets and every fetch
+    /// lease (keys, tokens), so that serving only ever swaps existing
+    /// records. Call once after configuration.
     pub fn init_shared(&mut self, store: &mut dyn SharedStore) {
         if let Some(a) = &self.answers {
             a.init(store);
+        }
+        self.keys.init_shared(store);
+        if let Some(c) = &self.cfg.client {
+            c.init_shared(store);
         }
     }
 

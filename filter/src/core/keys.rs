@@ -22,7 +22,7 @@ use super::config::{FilterConfig, KeyFetchConfig, KeySource};
 use super::events::{Event, Level, Metric};
 use super::json::parse_strict;
 use super::jwk::JwkSet;
-use super::shared::{release, try_acquire, LeaseOutcome, SharedStore};
+use super::shared::{ensure_lease, release, try_acquire, LeaseOutcome, SharedStore};
 use super::time::UnixMillis;
 use super::uri::HttpUri;
 
@@ -275,6 +275,15 @@ impl KeyManager {
             KeyState::Ready { set, .. } => KeyLookup::Ready(set.clone()),
             KeyState::Empty => KeyLookup::Loading,
             KeyState::Failed => KeyLookup::Unavailable,
+        }
+    }
+
+    /// Creates the fetch leases in shared data (see [`ensure_lease`]).
+    pub fn init_shared(&self, store: &mut dyn SharedStore) {
+        for p in &self.providers {
+            if !matches!(p.source, Source::Inline) {
+                ensure_lease(store, &p.lease_key);
+            }
         }
     }
 

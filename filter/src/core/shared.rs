@@ -127,6 +127,21 @@ pub fn try_acquire(
     }
 }
 
+/// Creates `key` as a free lease if it does not exist yet. Called for every
+/// lease at configuration, before requests flow, so that later acquisitions
+/// always swap an existing record (atomic) instead of racing to create one.
+/// Two workers creating it at once both write a free lease: harmless.
+pub fn ensure_lease(store: &mut dyn SharedStore, key: &str) {
+    if read(store, key).is_none() {
+        let free = Lease {
+            owner: String::new(),
+            until: 0,
+        };
+        let bytes = serde_json::to_vec(&free).unwrap_or_default();
+        let _ = store.set(key, &bytes, 0);
+    }
+}
+
 /// Give the lease up if we still hold it.
 pub fn release(store: &mut dyn SharedStore, key: &str, owner: &str) {
     if let Some((l, cas)) = read(store, key) {
@@ -145,6 +160,36 @@ pub fn release(store: &mut dyn SharedStore, key: &str, owner: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ensured_lease_makes_racing_acquisitions_exclusive() {
+        let mut s = MemoryStore::default();
+        let now = UnixMillis(1_000);
+        ensure_lease(&mut s, "l");
+        // Two workers read the free lease, then both try to swap it: the
+        // second swap carries a stale cas and loses.
+        let (_, cas_a) = s.get("l").unwrap();
+        let (_, cas_b) = s.get("l").unwrap();
+        let take = |owner: &str| {
+            serde_json::to_vec(&Lease {
+                owner: owner.into(),
+                until: now.plus_ms(5_000).0,
+            })
+            .unwrap()
+        };
+        assert_eq!(s.set("l", &take("a"), cas_a), Ok(()));
+        assert_eq!(s.set("l", &take("b"), cas_b), Err(CasMismatch));
+        // Ensuring again does not free a held lease.
+        ensure_lease(&mut s, "l");
+        assert_eq!(
+            try_acquire(&mut s, "l", "b", now, 5_000),
+            LeaseOutcome::HeldByOther
+        );
+        assert_eq!(
+            try_acquire(&mut s, "l", "a", now, 5_000),
+            LeaseOutcome::Acquired
+        );
+    }
 
     #[test]
     fn memory_store_has_proxy_wasm_cas_semantics() {

@@ -64,6 +64,9 @@ pub struct Worker {
     pub injected: HashMap<u32, Injected>,
     /// Metric ids by name.
     metrics: HashMap<String, u32>,
+    /// Counter increments not yet given to the host (flushed on the tick, so
+    /// a request costs no metric host call).
+    pending_counters: HashMap<u32, u64>,
 }
 
 /// Shared handle.
@@ -79,6 +82,7 @@ impl Worker {
             root_id: 0,
             injected: HashMap::new(),
             metrics: HashMap::new(),
+            pending_counters: HashMap::new(),
         }))
     }
 
@@ -98,7 +102,7 @@ impl Worker {
                 }
                 Event::Metric(m) => {
                     if let Some(id) = self.metric(m.name(), MetricType::Counter) {
-                        let _ = hostcalls::increment_metric(id, 1);
+                        *self.pending_counters.entry(id).or_insert(0) += 1;
                     }
                 }
                 Event::Histogram(h, v) => {
@@ -107,6 +111,13 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+
+    /// Hands the pending counter increments to the host (on every tick).
+    pub fn flush_counters(&mut self) {
+        for (id, n) in self.pending_counters.drain() {
+            let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
@@ -291,11 +302,14 @@ pub fn evaluate(
 ) -> Applied {
     let headers = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let method = property(&["request", "method"])
-        .or_else(|| header(":method"))
+    // The pseudo-headers are in the map we already hold (Envoy, oauth-host);
+    // the properties are a fallback for hosts that leave them out. The core
+    // drops the query itself.
+    let method = header(":method")
+        .or_else(|| property(&["request", "method"]))
         .unwrap_or_default();
-    let path = property(&["request", "url_path"])
-        .or_else(|| header(":path"))
+    let path = header(":path")
+        .or_else(|| property(&["request", "url_path"]))
         .unwrap_or_default();
     let now = now();
     let decision = {
@@ -347,7 +361,13 @@ pub fn evaluate(
     };
     match decision {
         Decision::Continue(edits) => {
-            for h in &edits.remove {
+            // Only headers the request carries: one host call fewer per
+            // configured claim header on every request.
+            for h in edits
+                .remove
+                .iter()
+                .filter(|h| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)))
+            {
                 let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, None);
             }
             for (h, v) in &edits.set {

@@ -86,6 +86,7 @@ impl RootContext for Root {
             with_filter(&self.worker, |f| f.on_tick(now(), &mut HostStore)).unwrap_or_default();
         dispatch(&self.worker, list, self.id);
         resume_waiting(&self.worker, self.id);
+        self.worker.borrow_mut().flush_counters();
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
