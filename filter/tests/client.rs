@@ -328,6 +328,11 @@ fn rules_choose_the_source_or_none() {
     assert_eq!(client.source_for("GET", "/public/x"), None);
     assert_eq!(client.source_for("GET", "/api/x?y"), Some(1));
     assert_eq!(client.source_for("POST", "/api/x"), Some(0));
+    // Rules match the normalized path, as scope rules do: another spelling
+    // of /public is still /public.
+    assert_eq!(client.source_for("GET", "/%70ublic/x"), None);
+    assert_eq!(client.source_for("GET", "//public/x"), None);
+    assert_eq!(client.source_for("GET", "/api/../public/x"), None);
     let mut f = Filter::new(c, "w1");
     let mut s = MemoryStore::default();
     let d = f.on_request_in(&req(&[], "/public/a", None), T0, &mut s);

@@ -405,16 +405,13 @@ impl Client {
 
     /// The source for a request, if any.
     pub fn source_for(&self, method: &str, path: &str) -> Option<usize> {
-        let path = path.split('?').next().unwrap_or("");
+        let normalized = super::scopes::normalize_path(path);
         for r in &self.rules {
-            if !r.methods.is_empty() && !r.methods.iter().any(|m| m == method) {
-                continue;
-            }
-            let hit = match &r.path {
-                PathMatch::Prefix(p) => path.starts_with(p.as_str()),
-                PathMatch::Exact(p) => path == p,
+            let (exact, prefix) = match &r.path {
+                PathMatch::Exact(p) => (Some(p.as_str()), None),
+                PathMatch::Prefix(p) => (None, Some(p.as_str())),
             };
-            if hit {
+            if super::scopes::rule_matches(&r.methods, exact, prefix, method, &normalized) {
                 return r.source;
             }
         }

@@ -49,6 +49,26 @@ pub fn normalize_path(path: &str) -> String {
     norm
 }
 
+/// Whether a route rule (methods, empty for any; an exact `path` or a
+/// `path_prefix`) matches a request whose path was normalized with
+/// [`normalize_path`]. Scope rules and the client role's rules both use it,
+/// so neither can be dodged by spelling a path differently.
+pub fn rule_matches(
+    methods: &[String],
+    exact: Option<&str>,
+    prefix: Option<&str>,
+    method: &str,
+    normalized: &str,
+) -> bool {
+    (methods.is_empty() || methods.iter().any(|m| m == method))
+        && match (exact, prefix) {
+            // A trailing slash names the same resource for most upstreams.
+            (Some(p), _) => normalized == p || normalized.strip_suffix('/') == Some(p),
+            (None, Some(pre)) => normalized.starts_with(pre),
+            (None, None) => false,
+        }
+}
+
 /// Scopes the request needs, in configuration order, without duplicates.
 pub fn required(cfg: &ScopeConfig, method: &str, path: &str) -> Vec<String> {
     let normalized = normalize_path(path);
@@ -61,13 +81,13 @@ pub fn required(cfg: &ScopeConfig, method: &str, path: &str) -> Vec<String> {
     };
     cfg.required.iter().for_each(&mut push);
     let rule = cfg.rules.iter().find(|r| {
-        (r.methods.is_empty() || r.methods.iter().any(|m| m == method))
-            && match (&r.path, &r.path_prefix) {
-                // A trailing slash names the same resource for most upstreams.
-                (Some(p), _) => path == p || path.strip_suffix('/') == Some(p.as_str()),
-                (None, Some(pre)) => path.starts_with(pre.as_str()),
-                (None, None) => false,
-            }
+        rule_matches(
+            &r.methods,
+            r.path.as_deref(),
+            r.path_prefix.as_deref(),
+            method,
+            path,
+        )
     });
     if let Some(r) = rule {
         r.required.iter().for_each(&mut push);
