@@ -5,8 +5,10 @@
 //! workers, the upstream's `invalid_token` dropping the token, and the
 //! composition with the resource-server role.
 
+mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::{form, member};
 use oauth_filter::core::client::{
     is_invalid_token_challenge, parse_token_answer, Injected, TokenFailure,
 };
@@ -56,38 +58,6 @@ fn req<'a>(hs: &'a [(String, String)], path: &'a str, held: Option<UnixMillis>) 
         headers: hs,
         held_since: held,
     }
-}
-
-fn form(c: &Callout) -> Vec<(String, String)> {
-    String::from_utf8(c.body.clone())
-        .unwrap()
-        .split('&')
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap();
-            (dec(k), dec(v))
-        })
-        .collect()
-}
-
-fn dec(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn get<'a>(f: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 fn ok_answer(token: &str, expires_in: u64, refresh: Option<&str>) -> Vec<u8> {
@@ -193,11 +163,11 @@ fn client_credentials_with_basic_auth_builds_the_request() {
     // RFC 6749 §2.3.1: id and secret form-urlencoded before base64.
     assert_eq!(String::from_utf8(pair).unwrap(), "gw:s3cr%26t");
     let fm = form(c);
-    assert_eq!(get(&fm, "grant_type"), Some("client_credentials"));
-    assert_eq!(get(&fm, "scope"), Some("read write"));
-    assert_eq!(get(&fm, "resource"), Some("https://api.test/"));
-    assert_eq!(get(&fm, "audience"), Some("api"));
-    assert_eq!(get(&fm, "client_secret"), None);
+    assert_eq!(member(&fm, "grant_type"), Some("client_credentials"));
+    assert_eq!(member(&fm, "scope"), Some("read write"));
+    assert_eq!(member(&fm, "resource"), Some("https://api.test/"));
+    assert_eq!(member(&fm, "audience"), Some("api"));
+    assert_eq!(member(&fm, "client_secret"), None);
     assert!(!format!("{c:?}").contains("s3cr"), "Debug leaks the secret");
 }
 
@@ -211,12 +181,12 @@ fn password_grant_with_post_auth_builds_the_request() {
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     let fm = form(&out[0]);
-    assert_eq!(get(&fm, "grant_type"), Some("password"));
-    assert_eq!(get(&fm, "username"), Some("alice"));
-    assert_eq!(get(&fm, "password"), Some("pa ss&word"));
-    assert_eq!(get(&fm, "scope"), Some("profile"));
-    assert_eq!(get(&fm, "client_id"), Some("gw"));
-    assert_eq!(get(&fm, "client_secret"), Some("x y"));
+    assert_eq!(member(&fm, "grant_type"), Some("password"));
+    assert_eq!(member(&fm, "username"), Some("alice"));
+    assert_eq!(member(&fm, "password"), Some("pa ss&word"));
+    assert_eq!(member(&fm, "scope"), Some("profile"));
+    assert_eq!(member(&fm, "client_id"), Some("gw"));
+    assert_eq!(member(&fm, "client_secret"), Some("x y"));
     assert!(out[0].headers().iter().all(|(k, _)| k != "authorization"));
 }
 
@@ -231,10 +201,10 @@ fn private_key_jwt_assertion_goes_to_the_token_endpoint() {
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     let fm = form(&out[0]);
     assert_eq!(
-        get(&fm, "client_assertion_type"),
+        member(&fm, "client_assertion_type"),
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     );
-    let jwt = get(&fm, "client_assertion").unwrap();
+    let jwt = member(&fm, "client_assertion").unwrap();
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(jwt.split('.').nth(1).unwrap())
@@ -363,7 +333,7 @@ fn renewal_starts_within_the_margin_and_old_token_serves_meanwhile() {
     assert_eq!(injected(&d, "authorization").as_deref(), Some("Bearer AT1"));
     assert_eq!(out.len(), 1);
     assert_eq!(
-        get(&form(&out[0]), "grant_type"),
+        member(&form(&out[0]), "grant_type"),
         Some("client_credentials")
     );
     let (_, again) = ask_renewing(&mut f, &mut s, at(32));
@@ -414,9 +384,9 @@ fn password_grant_renews_with_its_refresh_token() {
     );
     let (_, out) = ask_renewing(&mut f, &mut s, at(40));
     let fm = form(&out[0]);
-    assert_eq!(get(&fm, "grant_type"), Some("refresh_token"));
-    assert_eq!(get(&fm, "refresh_token"), Some("RT1"));
-    assert_eq!(get(&fm, "password"), None);
+    assert_eq!(member(&fm, "grant_type"), Some("refresh_token"));
+    assert_eq!(member(&fm, "refresh_token"), Some("RT1"));
+    assert_eq!(member(&fm, "password"), None);
     // Refreshed without a new refresh token: the old one is kept.
     respond(
         &mut f,
@@ -428,7 +398,7 @@ fn password_grant_renews_with_its_refresh_token() {
     );
     let (d, out) = ask_renewing(&mut f, &mut s, at(81));
     assert_eq!(injected(&d, "authorization").as_deref(), Some("Bearer AT2"));
-    assert_eq!(get(&form(&out[0]), "refresh_token"), Some("RT1"));
+    assert_eq!(member(&form(&out[0]), "refresh_token"), Some("RT1"));
     // The refresh is refused: the next request makes a new password grant.
     respond(
         &mut f,
@@ -440,7 +410,7 @@ fn password_grant_renews_with_its_refresh_token() {
     );
     let (d, out) = ask_renewing(&mut f, &mut s, at(83));
     assert_eq!(injected(&d, "authorization").as_deref(), Some("Bearer AT2"));
-    assert_eq!(get(&form(&out[0]), "grant_type"), Some("password"));
+    assert_eq!(member(&form(&out[0]), "grant_type"), Some("password"));
 }
 
 #[test]
@@ -458,7 +428,7 @@ fn client_credentials_never_keeps_a_refresh_token() {
     );
     let (_, out) = ask_renewing(&mut f, &mut s, at(40));
     assert_eq!(
-        get(&form(&out[0]), "grant_type"),
+        member(&form(&out[0]), "grant_type"),
         Some("client_credentials")
     );
 }
@@ -842,7 +812,7 @@ fn secrets_come_from_the_environment() {
     let mut f = Filter::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
-    assert_eq!(get(&form(&out[0]), "client_secret"), Some(path.as_str()));
+    assert_eq!(member(&form(&out[0]), "client_secret"), Some(path.as_str()));
 }
 
 #[test]
@@ -857,7 +827,7 @@ fn secrets_come_from_the_vm_configuration() {
     let mut f = Filter::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
-    assert_eq!(get(&form(&out[0]), "client_secret"), Some("from-the-vm"));
+    assert_eq!(member(&form(&out[0]), "client_secret"), Some("from-the-vm"));
     // Outside `with_vm_secrets` (or without the name) the reference fails,
     // naming the reference and not a value.
     let e = config::parse(doc.as_bytes()).unwrap_err();

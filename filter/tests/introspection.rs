@@ -3,6 +3,8 @@
 //! checked by pyjwt and jwcrypto), answer parsing, resolver choice, the
 //! shared answer cache and single-flight across workers.
 
+mod common;
+use common::{form, member};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -111,37 +113,6 @@ fn answer(
         body: body.as_bytes(),
     };
     assert!(f.on_callout_response(c.id, resp, now, s).is_empty());
-}
-
-fn form(c: &Callout) -> Vec<(String, String)> {
-    let body = String::from_utf8(c.body.clone()).unwrap();
-    body.split('&')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn member<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn header<'a>(c: &'a Callout, name: &str) -> Option<&'a str> {
