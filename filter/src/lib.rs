@@ -5,5 +5,6 @@
 #![deny(missing_docs)]
 
 pub mod core;
+pub mod header_map;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

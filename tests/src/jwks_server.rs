@@ -28,6 +28,7 @@ struct State {
     jwks: Mutex<Value>,
     mode: Mutex<Mode>,
     max_age: Mutex<Option<u64>>,
+    non_utf8_header: std::sync::atomic::AtomicBool,
     jwks_hits: AtomicUsize,
     discovery_hits: AtomicUsize,
 }
@@ -48,6 +49,7 @@ impl JwksServer {
             jwks: Mutex::new(jwks),
             mode: Mutex::new(Mode::Up),
             max_age: Mutex::new(None),
+            non_utf8_header: std::sync::atomic::AtomicBool::new(false),
             jwks_hits: AtomicUsize::new(0),
             discovery_hits: AtomicUsize::new(0),
         });
@@ -84,6 +86,12 @@ impl JwksServer {
         *self.state.max_age.lock().unwrap_or_else(|e| e.into_inner()) = max_age;
     }
 
+    /// Adds a header whose value is not UTF-8 (`x-bin: \xff\xfe`, legal
+    /// obs-text in HTTP/1.1) to every answer.
+    pub fn set_non_utf8_header(&self, on: bool) {
+        self.state.non_utf8_header.store(on, Ordering::SeqCst);
+    }
+
     /// Number of `/jwks.json` requests served so far (in any mode).
     pub fn jwks_hits(&self) -> usize {
         self.state.jwks_hits.load(Ordering::SeqCst)
@@ -110,10 +118,16 @@ async fn serve(
     if let Some(c) = counter {
         c.fetch_add(1, Ordering::SeqCst);
     }
+    let non_utf8 = st.non_utf8_header.load(Ordering::SeqCst);
     let reply = |status: u16, body: String, max_age: Option<u64>| {
         let mut b = Response::builder()
             .status(status)
             .header("content-type", "application/json");
+        if non_utf8 {
+            let raw = hyper::header::HeaderValue::from_bytes(b"\xff\xfe")
+                .unwrap_or_else(|_| hyper::header::HeaderValue::from_static("unreachable"));
+            b = b.header("x-bin", raw);
+        }
         if let Some(m) = max_age {
             b = b.header("cache-control", format!("public, max-age={m}"));
         }

@@ -395,6 +395,20 @@ pub fn http_request(
     parse_response(&raw, method == "HEAD")
 }
 
+/// Sends `raw` (a whole HTTP/1.1 request, byte for byte: hostile shapes
+/// included) to `127.0.0.1:port` on a fresh connection and reads the answer
+/// until the server closes it.
+pub fn http_request_raw(port: u16, raw: &[u8]) -> std::io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(raw)?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let head_only = raw.starts_with(b"HEAD ");
+    parse_response(&answer, head_only)
+}
+
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }

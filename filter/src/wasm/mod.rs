@@ -18,6 +18,7 @@
 //! module (`send_http_response`, `resume_http_request`).
 
 pub mod foreign_verify;
+pub mod header_map;
 pub mod http;
 pub mod root;
 pub mod store;
@@ -208,7 +209,7 @@ pub fn deliver(worker: &WorkerRef, token: u32, num_headers: usize, body_size: us
     let headers = if num_headers == 0 {
         Vec::new()
     } else {
-        hostcalls::get_map(MapType::HttpCallResponseHeaders).unwrap_or_default()
+        header_map::get(MapType::HttpCallResponseHeaders)
     };
     let status = headers
         .iter()
@@ -300,7 +301,7 @@ pub fn evaluate(
     resumed: bool,
     sdk_ctx: u32,
 ) -> Applied {
-    let headers = hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default();
+    let headers = header_map::get(MapType::HttpRequestHeaders);
     let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     // The pseudo-headers are in the map we already hold (Envoy, oauth-host);
     // the properties are a fallback for hosts that leave them out. The core
@@ -436,7 +437,7 @@ pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
     let Some(injected) = worker.borrow_mut().injected.remove(&ctx) else {
         return;
     };
-    let headers = hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default();
+    let headers = header_map::get(MapType::HttpResponseHeaders);
     let status = headers
         .iter()
         .find(|(k, _)| k == ":status")

@@ -1,0 +1,34 @@
+//! Header maps read as bytes (never through the SDK's `get_map`, which
+//! panics on a non-UTF-8 value): `proxy_get_header_map_pairs` called
+//! directly, decoded by [`crate::header_map::decode`].
+
+use std::ptr::null_mut;
+
+use proxy_wasm::types::MapType;
+
+extern "C" {
+    // The SDK declares the same import with its own types; the wasm
+    // signature is (i32, i32, i32) -> i32 either way.
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+}
+
+/// The pairs of `map`; empty when the host has none or answers any status
+/// other than OK (no status panics here).
+pub fn get(map: MapType) -> Vec<(String, String)> {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer it allocated through the module's
+    // `proxy_on_memory_allocate` (the SDK's `Vec` allocator) and its size;
+    // ownership passes to us, as in the SDK's own `get_map`.
+    let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
+    if status != 0 || data.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: see above; the buffer is exactly `size` bytes long.
+    let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
+    crate::header_map::decode(&bytes)
+}
