@@ -5,6 +5,5 @@
 #![deny(missing_docs)]
 
 pub mod core;
-pub mod header_map;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

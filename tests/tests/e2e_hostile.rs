@@ -3,7 +3,7 @@
 //! through `oauth-host`, with the `envoy/jwt.yaml` shape, then checks that a
 //! valid token still gets 200 from the same proxy.
 //!
-//! Skipped unless `OAUTH_E2E=1` (`cargo xtask test` sets it).
+//! `#[ignore]`d for a plain `cargo test`; `cargo xtask test` runs it (`--include-ignored`).
 
 use oauth_tests::host::Echo;
 use oauth_tests::jwks_server::JwksServer;
@@ -92,6 +92,7 @@ fn assert_valid_token_passes(name: &str, port: u16, token: &str, times: usize) {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn non_utf8_request_headers_do_not_crash_the_worker() {
     if !peers::e2e_enabled("non_utf8_request_headers_do_not_crash_the_worker") {
         return;
@@ -141,6 +142,7 @@ fn non_utf8_request_headers_do_not_crash_the_worker() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn non_utf8_header_in_a_jwks_answer_does_not_crash_the_worker() {
     if !peers::e2e_enabled("non_utf8_header_in_a_jwks_answer_does_not_crash_the_worker") {
         return;

@@ -5,7 +5,7 @@
 //! introspect its JWTs). Both proxies must give the same status,
 //! `WWW-Authenticate` and upstream headers.
 //!
-//! Skipped unless `OAUTH_E2E=1` (`cargo xtask test` sets it).
+//! `#[ignore]`d for a plain `cargo test`; `cargo xtask test` runs it (`--include-ignored`).
 
 use std::time::Duration;
 
@@ -82,6 +82,7 @@ fn now_s() -> u64 {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn opaque_token_introspected_with_claims_forwarded() {
     let Some(stack) = stack("opaque_token_introspected_with_claims_forwarded") else {
         return;
@@ -125,6 +126,7 @@ fn opaque_token_introspected_with_claims_forwarded() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn revoked_opaque_token_refused_after_the_cache_lifetime() {
     let Some(stack) = stack("revoked_opaque_token_refused_after_the_cache_lifetime") else {
         return;
@@ -141,6 +143,7 @@ fn revoked_opaque_token_refused_after_the_cache_lifetime() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn expired_opaque_token_refused() {
     let Some(stack) = stack("expired_opaque_token_refused") else {
         return;
@@ -157,6 +160,7 @@ fn expired_opaque_token_refused() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn authorization_server_down_jwt_path_works_introspection_path_503() {
     let Some(mut stack) = stack("authorization_server_down_jwt_path_works_introspection_path_503")
     else {

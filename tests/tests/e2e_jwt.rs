@@ -6,7 +6,7 @@
 //! (status, `WWW-Authenticate`, the auth headers the upstream saw) must be
 //! equal, and equal to what the case expects.
 //!
-//! Skipped unless `OAUTH_E2E=1` (`cargo xtask test` sets it).
+//! `#[ignore]`d for a plain `cargo test`; `cargo xtask test` runs it (`--include-ignored`).
 //!
 //! Cases of issue 4 still to come with introspection (issue 5): opaque token
 //! introspected → 200; revoked → 401 after the cache lifetime; AS stopped →
@@ -68,6 +68,7 @@ fn assert_invalid_token(outcome: &Outcome) {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn client_credentials_jwt_accepted_with_claims_forwarded() {
     let Some(stack) = stack("client_credentials_jwt_accepted_with_claims_forwarded") else {
         return;
@@ -121,6 +122,7 @@ fn client_credentials_jwt_accepted_with_claims_forwarded() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn no_token_and_a_scope_the_route_does_not_grant() {
     let Some(stack) = stack("no_token_and_a_scope_the_route_does_not_grant") else {
         return;
@@ -165,6 +167,7 @@ fn no_token_and_a_scope_the_route_does_not_grant() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn tampered_expired_and_wrong_audience_tokens_are_refused() {
     let Some(stack) = stack("tampered_expired_and_wrong_audience_tokens_are_refused") else {
         return;
@@ -201,6 +204,7 @@ fn tampered_expired_and_wrong_audience_tokens_are_refused() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn rotated_keys_are_picked_up_without_restarting_the_proxy() {
     let Some(mut stack) = stack("rotated_keys_are_picked_up_without_restarting_the_proxy") else {
         return;
@@ -227,6 +231,7 @@ fn rotated_keys_are_picked_up_without_restarting_the_proxy() {
 }
 
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn authorization_server_down_jwt_path_keeps_working_with_cached_keys() {
     let Some(mut stack) =
         stack("authorization_server_down_jwt_path_keeps_working_with_cached_keys")
@@ -253,6 +258,7 @@ fn authorization_server_down_jwt_path_keeps_working_with_cached_keys() {
 // b64token, RFC 7235 token68), so the filter reads a comma as a list of
 // credentials: both proxies answer 400.
 #[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn two_authorization_headers_are_a_bad_request() {
     let Some(stack) = stack("two_authorization_headers_are_a_bad_request") else {
         return;

@@ -24,7 +24,9 @@ tasks:
   envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
   bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
                    Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
-  lint             rustfmt --check and clippy -D warnings
+  lint             rustfmt --check and clippy -D warnings (native and wasm32-wasip1)
+  peers            install the real peers (Envoy, Node + the AS, pyjwt/jwcrypto) and print
+                   the environment that runs one end-to-end test by hand
 ";
 
 fn main() -> Result<()> {
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "demo" => demo(),
         "lint" => lint(),
+        "peers" => install_peers(),
         "bench" => bench::run_bench(&args[1..]),
         "envoy" => match args.get(1) {
             Some(config) => {
@@ -141,17 +144,32 @@ fn test() -> Result<()> {
     let mut cmd = cargo();
     // The default members: everything but the ABI test module, which is
     // only built for wasm32-wasip1 (above).
-    cmd.args(["test", "--no-fail-fast"])
+    // `--include-ignored`: the end-to-end tests are `#[ignore]`d so that a
+    // plain `cargo test` reports them as ignored, never as passed.
+    cmd.args(["test", "--no-fail-fast", "--", "--include-ignored"])
         .env("OAUTH_E2E", "1")
         .env("OAUTH_ENVOY_BIN", &envoy)
         .env("OAUTH_NODE_BIN", &node_as.node)
         .env("OAUTH_AS_DIR", &node_as.dir)
         .env("PYTHON", &python);
     let tests = run(&mut cmd);
-    // Formatting is checked after the tests so a style slip does not hide
-    // their results; either failing fails the task.
-    let fmt = run(cargo().args(["fmt", "--all", "--check"]));
-    tests.and(fmt)
+    // Formatting and clippy (native and wasm32-wasip1, warnings denied) are
+    // checked after the tests so a style slip does not hide their results;
+    // any of them failing fails the task.
+    let lints = lint();
+    tests.and(lints)
+}
+
+fn install_peers() -> Result<()> {
+    let envoy = peers::ensure_envoy()?;
+    let node_as = peers::ensure_node_as()?;
+    let python = peers::ensure_python_jose()?;
+    println!("export OAUTH_E2E=1");
+    println!("export OAUTH_ENVOY_BIN={}", envoy.display());
+    println!("export OAUTH_NODE_BIN={}", node_as.node.display());
+    println!("export OAUTH_AS_DIR={}", node_as.dir.display());
+    println!("export PYTHON={}", python.display());
+    Ok(())
 }
 
 fn demo() -> Result<()> {

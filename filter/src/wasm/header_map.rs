@@ -1,6 +1,7 @@
 //! Header maps read as bytes (never through the SDK's `get_map`, which
 //! panics on a non-UTF-8 value): `proxy_get_header_map_pairs` called
-//! directly, decoded by [`crate::header_map::decode`].
+//! directly, decoded by [`abi_wire::header_map::decode_lossy`]
+//! (non-UTF-8 bytes become U+FFFD; a malformed map is an empty one).
 
 use std::ptr::null_mut;
 
@@ -30,5 +31,5 @@ pub fn get(map: MapType) -> Vec<(String, String)> {
     }
     // SAFETY: see above; the buffer is exactly `size` bytes long.
     let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-    crate::header_map::decode(&bytes)
+    abi_wire::header_map::decode_lossy(&bytes)
 }

@@ -1,0 +1,19 @@
+//! The byte formats that cross the proxy-wasm ABI, written once for both
+//! sides: the module (`oauth-filter`, wasm32-wasip1) and the host
+//! (`oauth-host`).
+//!
+//! - [`header_map`]: the serialized header map of
+//!   `proxy_get_header_map_pairs` / `proxy_set_header_map_pairs`.
+//! - [`protobuf`]: the few protobuf wire-format pieces the foreign functions
+//!   need (varints, length-delimited fields).
+//! - [`verify_signature`]: Envoy's `verify_signature` foreign function's
+//!   arguments and result.
+//!
+//! Every decoder is total: any input gives a value or `None`, never a panic
+//! (the fuzz targets in `fuzz/` hold them to it).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod header_map;
+pub mod protobuf;
+pub mod verify_signature;
