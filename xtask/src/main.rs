@@ -25,6 +25,10 @@ tasks:
   bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
                    Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
   lint             rustfmt --check and clippy -D warnings (native and wasm32-wasip1)
+  fuzz [--secs N] [target ...]
+                   run the cargo-fuzz targets (nightly; cargo-fuzz installed on the way), each
+                   for N seconds (default 60) from fuzz/corpus/<target>; crashes land in
+                   fuzz/artifacts/. `cargo test` replays the corpus on stable.
   peers            install the real peers (Envoy, Node + the AS, pyjwt/jwcrypto) and print
                    the environment that runs one end-to-end test by hand
 ";
@@ -38,6 +42,7 @@ fn main() -> Result<()> {
         "demo" => demo(),
         "lint" => lint(),
         "peers" => install_peers(),
+        "fuzz" => fuzz(&args[1..]),
         "bench" => bench::run_bench(&args[1..]),
         "envoy" => match args.get(1) {
             Some(config) => {
@@ -158,6 +163,74 @@ fn test() -> Result<()> {
     // any of them failing fails the task.
     let lints = lint();
     tests.and(lints)
+}
+
+/// `cargo xtask fuzz [--secs N] [target ...]`.
+fn fuzz(args: &[String]) -> Result<()> {
+    let mut secs = 60u64;
+    let mut targets = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--secs" {
+            let n = it.next().context("--secs needs a number")?;
+            secs = n.parse().with_context(|| format!("--secs {n}: not a number"))?;
+        } else {
+            targets.push(a.clone());
+        }
+    }
+    let has_fuzz = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_fuzz {
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    if targets.is_empty() {
+        let out = Command::new("cargo")
+            .current_dir(root())
+            .args(["+nightly", "fuzz", "list"])
+            .output()
+            .context("cargo fuzz list")?;
+        targets = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+    }
+    let mut report = Vec::new();
+    for t in &targets {
+        // New inputs go to a scratch corpus; the committed seeds are read.
+        let scratch = root().join("target/fuzz-corpus").join(t);
+        std::fs::create_dir_all(&scratch)?;
+        let started = std::time::Instant::now();
+        let status = cargo_nightly()
+            .args(["fuzz", "run", t])
+            .arg(&scratch)
+            .arg(root().join("fuzz/corpus").join(t))
+            .arg("--")
+            .arg(format!("-max_total_time={secs}"))
+            .status()
+            .with_context(|| format!("cargo fuzz run {t}"))?;
+        let line = format!(
+            "{t}: {} after {} s",
+            if status.success() { "no crash" } else { "CRASH (see fuzz/artifacts/)" },
+            started.elapsed().as_secs()
+        );
+        eprintln!("xtask: {line}");
+        report.push((line, status.success()));
+    }
+    for (line, _) in &report {
+        println!("{line}");
+    }
+    if report.iter().any(|(_, ok)| !ok) {
+        bail!("a fuzz target crashed");
+    }
+    Ok(())
+}
+
+fn cargo_nightly() -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root()).arg("+nightly");
+    cmd
 }
 
 fn install_peers() -> Result<()> {
