@@ -122,7 +122,11 @@ fn non_utf8_request_headers_do_not_crash_the_worker() {
                 200,
             ),
             // Non-UTF-8 bytes inside the token: 401 invalid_token.
-            (b"/orders/1".to_vec(), [bearer_bad.as_slice(), b"\r\n"].concat(), 401),
+            (
+                b"/orders/1".to_vec(),
+                [bearer_bad.as_slice(), b"\r\n"].concat(),
+                401,
+            ),
             // Latin-1 in a cookie and a user agent.
             (
                 b"/orders/1".to_vec(),
@@ -134,7 +138,12 @@ fn non_utf8_request_headers_do_not_crash_the_worker() {
             for (i, (path, extra, want)) in shapes.iter().enumerate() {
                 let r = peers::http_request_raw(port, &raw_get(port, path, extra))
                     .unwrap_or_else(|e| panic!("{name}: shape {i}: {e}"));
-                assert_eq!(r.status, *want, "{name}: round {round}, shape {i}: {}", r.text());
+                assert_eq!(
+                    r.status,
+                    *want,
+                    "{name}: round {round}, shape {i}: {}",
+                    r.text()
+                );
             }
         }
         assert_valid_token_passes(name, port, &token, 4);

@@ -6,6 +6,7 @@
 //!   `proxy_get_header_map_pairs` / `proxy_set_header_map_pairs`.
 //! - [`protobuf`]: the few protobuf wire-format pieces the foreign functions
 //!   need (varints, length-delimited fields).
+//! - [`hex`]: lowercase hex, the text form of digests in properties and keys.
 //! - [`verify_signature`]: Envoy's `verify_signature` foreign function's
 //!   arguments and result.
 //!
@@ -15,5 +16,6 @@
 #![forbid(unsafe_code)]
 
 pub mod header_map;
+pub mod hex;
 pub mod protobuf;
 pub mod verify_signature;

@@ -173,7 +173,9 @@ fn fuzz(args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         if a == "--secs" {
             let n = it.next().context("--secs needs a number")?;
-            secs = n.parse().with_context(|| format!("--secs {n}: not a number"))?;
+            secs = n
+                .parse()
+                .with_context(|| format!("--secs {n}: not a number"))?;
         } else {
             targets.push(a.clone());
         }
@@ -212,7 +214,11 @@ fn fuzz(args: &[String]) -> Result<()> {
             .with_context(|| format!("cargo fuzz run {t}"))?;
         let line = format!(
             "{t}: {} after {} s",
-            if status.success() { "no crash" } else { "CRASH (see fuzz/artifacts/)" },
+            if status.success() {
+                "no crash"
+            } else {
+                "CRASH (see fuzz/artifacts/)"
+            },
             started.elapsed().as_secs()
         );
         eprintln!("xtask: {line}");

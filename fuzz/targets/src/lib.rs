@@ -9,8 +9,11 @@
 
 use abi_wire::{header_map, verify_signature};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the corpus folder and the cargo-fuzz binary).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("header_map", header_map_target),
     ("verify_signature_args", verify_signature_args),
     ("verify_signature_result", verify_signature_result),
