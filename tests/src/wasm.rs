@@ -25,10 +25,38 @@ pub fn wasm_target_dir() -> PathBuf {
 
 static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
+/// The tests that run a module need the `wasm32-wasip1` target: installed
+/// here with rustup when it is missing (as `cargo xtask` does), so a plain
+/// `cargo test` works on a fresh machine, or fails saying what is missing.
+fn ensure_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip1")
+        })
+        .unwrap_or(false);
+    if installed {
+        return;
+    }
+    eprintln!("the tests need the wasm32-wasip1 target: rustup target add wasm32-wasip1");
+    let added = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip1"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        added,
+        "the wasm32-wasip1 target is missing and `rustup target add wasm32-wasip1` failed"
+    );
+}
+
 /// Builds package `package` (e.g. `abi-test-module`, `oauth-filter`) for
 /// wasm32-wasip1 and returns the path of its `.wasm`.
 pub fn module(package: &str) -> PathBuf {
     let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_target();
     let root = workspace_root();
     let target_dir = wasm_target_dir();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
