@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -16,6 +15,7 @@ use tokio::sync::watch;
 use tracing::debug;
 
 use crate::metrics::Metrics;
+use crate::runtime::{fixed_response, Body};
 
 /// Where the server is in its life, as `/ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub fn respond(
     path: &str,
     state: &State,
     metrics: &Metrics,
-) -> http::Response<Full<Bytes>> {
+) -> http::Response<Body> {
     let (status, content_type, body) = match (method, path) {
         (&Method::GET, "/ready") => match state.get() {
             Lifecycle::Ready => (StatusCode::OK, "text/plain", Bytes::from_static(b"ready\n")),
@@ -97,13 +97,7 @@ pub fn respond(
             Bytes::from_static(b"not found\n"),
         ),
     };
-    let mut response = http::Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    response
+    fixed_response(status, Some(content_type), body)
 }
 
 /// Serves the admin listener until `stop` turns true.

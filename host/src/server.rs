@@ -22,8 +22,8 @@ use tracing::{debug, info, warn};
 use crate::admin::{self, Lifecycle, State};
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
-use crate::proxy::upstream::UpstreamPools;
-use crate::proxy::worker::{self, Accepted, WorkerShared};
+use crate::proxy::upstream_pool::UpstreamPools;
+use crate::proxy::worker_thread::{self, Accepted, WorkerShared};
 use crate::runtime::{Runtime, RuntimeError};
 
 /// Why a server did not start.
@@ -218,7 +218,7 @@ async fn start_workers(
         let thread = std::thread::Builder::new()
             .name(format!("oauth-host-worker-{index}"))
             .spawn(move || {
-                worker::run(index, shared, rx, stop, started_tx);
+                worker_thread::run(index, shared, rx, stop, started_tx);
                 let _ = done_tx.send(());
             })
             .map_err(StartError::Thread)?;

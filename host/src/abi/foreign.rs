@@ -1,6 +1,6 @@
 //! Foreign functions (`proxy_call_foreign_function`): native functions a
 //! module calls by name. [`ForeignFunctions::builtin`] has the ones the host
-//! offers every module (`verify_signature`, see [`super::verify_signature`]).
+//! offers every module (`verify_signature`, see [`super::verify_signature_ring`]).
 //! Unknown names answer NOT_FOUND.
 
 use std::collections::HashMap;
@@ -31,7 +31,7 @@ impl ForeignFunctions {
     /// The functions every module gets: `verify_signature`.
     pub fn builtin() -> ForeignFunctions {
         let mut functions = ForeignFunctions::default();
-        super::verify_signature::register(&mut functions);
+        super::verify_signature_ring::register(&mut functions);
         functions
     }
 

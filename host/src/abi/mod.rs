@@ -20,10 +20,10 @@
 //!   `proxy_enqueue_shared_queue`, `proxy_dequeue_shared_queue`.
 //! - [`timers`] — `proxy_set_tick_period_milliseconds`,
 //!   `proxy_get_current_time_nanoseconds`.
-//! - [`metrics`] — `proxy_define_metric`, `proxy_increment_metric`,
+//! - [`module_metrics`] — `proxy_define_metric`, `proxy_increment_metric`,
 //!   `proxy_record_metric`, `proxy_get_metric`.
 //! - [`context`] — `proxy_set_effective_context`, `proxy_done`.
-//! - [`stream`] — `proxy_send_local_response`, `proxy_continue_stream`,
+//! - [`stream_control`] — `proxy_send_local_response`, `proxy_continue_stream`,
 //!   `proxy_close_stream`, `proxy_continue_request`, `proxy_continue_response`,
 //!   `proxy_clear_route_cache` (no-op).
 //! - [`foreign`] — `proxy_call_foreign_function`.
@@ -48,13 +48,13 @@ pub mod headers;
 pub mod http_call;
 pub mod log;
 pub mod memory;
-pub mod metrics;
+pub mod module_metrics;
 pub mod properties;
 pub mod queues;
 pub mod shared_data;
-pub mod stream;
+pub mod stream_control;
 pub mod timers;
-pub mod verify_signature;
+pub mod verify_signature_ring;
 pub mod wasi;
 
 /// proxy-wasm status codes returned by host functions.
@@ -205,9 +205,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     shared_data::add_to_linker(linker)?;
     queues::add_to_linker(linker)?;
     timers::add_to_linker(linker)?;
-    metrics::add_to_linker(linker)?;
+    module_metrics::add_to_linker(linker)?;
     context::add_to_linker(linker)?;
-    stream::add_to_linker(linker)?;
+    stream_control::add_to_linker(linker)?;
     foreign::add_to_linker(linker)?;
     wasi::add_to_linker(linker)?;
     Ok(())

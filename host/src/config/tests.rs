@@ -1,4 +1,7 @@
+use std::path::PathBuf;
+
 use super::*;
+use crate::runtime::LogLevel;
 
 /// A directory with the files configs refer to, removed on drop.
 struct Dir(PathBuf);

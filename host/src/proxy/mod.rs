@@ -2,12 +2,16 @@
 //! clients. It drives each request through the runtime's filter chain
 //! ([`crate::runtime::HttpStream`]) and never looks inside the modules.
 //!
-//! Flow of one request on a worker: acceptor → worker (TLS handshake,
-//! hyper) → [`headers`] (host, hop-by-hop, `x-forwarded-*`, `x-request-id`)
-//! → `on_request` → route → [`upstream`] → `on_response` → client.
+//! Flow of one request on a worker: acceptor ([`crate::server`]) →
+//! [`worker_thread`] → [`connection`] (TLS handshake, hyper) →
+//! [`forwarding_headers`] (host, hop-by-hop, `x-forwarded-*`,
+//! `x-request-id`) → `on_request` → route → [`upstream_pool`] →
+//! `on_response` → client. [`proxy_error`] maps the proxy's own failures to
+//! responses; [`tls`] loads certificates and builds rustls configs.
 
-pub mod error;
-pub mod headers;
+pub mod connection;
+pub mod forwarding_headers;
+pub mod proxy_error;
 pub mod tls;
-pub mod upstream;
-pub mod worker;
+pub mod upstream_pool;
+pub mod worker_thread;

@@ -3,7 +3,13 @@
 //!
 //! This file is the contract between the runtime (ABI, wasmtime) and the proxy
 //! layer (`crate::proxy`: sockets, TLS, routing, upstream clients). The proxy
-//! layer only uses the items declared here.
+//! layer only uses the items declared (or re-exported) here.
+//!
+//! Behind it: `vm` (one instance: compile, start, calls under the CPU limit,
+//! crash and rebuild), `invoke` (calling into a worker's instance with crash
+//! containment), `worker_tasks` (callouts, ticks, queue events),
+//! `state` (per-instance and per-stream state), `process_state` (what all
+//! workers share) and `exchange` (an HTTP exchange through the chain).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -23,18 +29,20 @@ use crate::abi::foreign::ForeignFunctions;
 use crate::abi::queues::QueueOwner;
 use crate::metrics::Metrics;
 
-pub(crate) mod shared;
+mod exchange;
+mod invoke;
+pub(crate) mod process_state;
 pub(crate) mod state;
-mod stream;
 pub(crate) mod vm;
-mod worker;
+mod worker_tasks;
 
+pub use exchange::{fixed_response, full_body};
 pub use vm::{AbiVersion, CRASH_METRIC};
 
-use shared::ProcessState;
+use invoke::SlotRef;
+use process_state::ProcessState;
 use state::PluginShared;
 use vm::{CompiledPlugin, PluginSlot, Vm, VmState, EPOCH_TICK};
-use worker::SlotRef;
 
 /// Error type carried by bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -328,9 +336,9 @@ impl WorkerChain {
             })));
         }
         for slot in &slots {
-            worker::after_start(slot);
+            invoke::after_start(slot);
         }
-        tokio::task::spawn_local(worker::run_queue_events(
+        tokio::task::spawn_local(worker_tasks::run_queue_events(
             slots.iter().map(Rc::downgrade).collect(),
             events,
         ));
@@ -349,7 +357,10 @@ impl WorkerChain {
     /// A new HTTP stream (one request/response exchange) through the chain.
     pub fn new_stream(self: &Rc<Self>, connection: Arc<ConnectionInfo>) -> HttpStream {
         HttpStream {
-            driver: stream::StreamDriver::new(stream::StreamShared::new(&self.slots, connection)),
+            driver: exchange::StreamDriver::new(exchange::StreamShared::new(
+                &self.slots,
+                connection,
+            )),
         }
     }
 }
@@ -368,7 +379,7 @@ pub enum RequestVerdict {
 /// One request/response exchange through a worker's chain. Dropping it ends
 /// the stream (`proxy_on_done`, `proxy_on_log`, `proxy_on_delete`).
 pub struct HttpStream {
-    driver: stream::StreamDriver,
+    driver: exchange::StreamDriver,
 }
 
 impl HttpStream {

@@ -15,7 +15,7 @@ use super::{ConnectionInfo, PluginSpec};
 use crate::abi::headers::HeaderList;
 use crate::abi::queues::QueueOwner;
 use crate::abi::{BufferType, MapType, Status};
-use crate::runtime::shared::ProcessState;
+use crate::runtime::process_state::ProcessState;
 
 /// Which half of the exchange the stream is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

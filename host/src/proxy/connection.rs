@@ -1,13 +1,10 @@
-//! A worker: one thread with a current-thread tokio runtime and a
-//! `LocalSet`, its own instances of the filter chain ([`WorkerChain`]) and
-//! its own upstream pools. It serves the connections the acceptor hands it
-//! (HTTP/1.1 and HTTP/2 with hyper's auto builder, TLS with rustls) until
-//! told to drain.
+//! One downstream connection on a worker: TLS handshake (rustls), HTTP/1.1
+//! and HTTP/2 (hyper's auto builder), and each request's way through
+//! header hygiene, the filter chain ([`HttpStream`]), routing and the
+//! upstream, back to the client ([`ResponseBody`]).
 
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,177 +18,19 @@ use http_body_util::BodyExt;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::sync::{mpsc, oneshot, watch, Notify};
-use tokio_rustls::TlsAcceptor;
+use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use super::error::ProxyError;
-use super::headers;
-use super::upstream::{UpstreamPools, Upstreams};
-use crate::config::RouteConfig;
-use crate::metrics::Metrics;
-use crate::runtime::{
-    Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict, Runtime, RuntimeError, WorkerChain,
-};
-
-/// A connection accepted by the acceptor, on its way to a worker.
-pub struct Accepted {
-    /// The socket.
-    pub stream: std::net::TcpStream,
-    /// Index of the listener that accepted it.
-    pub listener: usize,
-    /// Peer address.
-    pub peer: SocketAddr,
-}
-
-/// What every worker shares (all `Send + Sync`).
-pub struct WorkerShared {
-    /// `None` with an empty filter chain: the host is a plain proxy.
-    pub runtime: Option<Arc<Runtime>>,
-    /// Upstream pools (one set per worker inside).
-    pub pools: Arc<UpstreamPools>,
-    /// Routes, in order.
-    pub routes: Vec<RouteConfig>,
-    /// Per listener: its TLS acceptor, if it terminates TLS, and its name.
-    pub listeners: Vec<(String, Option<TlsAcceptor>)>,
-    /// Metrics registry.
-    pub metrics: Arc<Metrics>,
-    /// Longest a drain waits for in-flight requests.
-    pub drain_timeout: Duration,
-}
+use super::forwarding_headers;
+use super::proxy_error::{ProxyError, TEXT_PLAIN_UTF8};
+use super::worker_thread::{Accepted, Worker};
+use crate::runtime::{fixed_response, Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict};
 
 /// Process-unique connection ids (`connection.id`).
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// How long a client may take to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs worker `index` on the current thread until `shutdown` turns true
-/// (then drains) or the acceptor goes away. `started` gets the outcome of
-/// the chain's start-up before any connection is served.
-pub fn run(
-    index: usize,
-    shared: Arc<WorkerShared>,
-    connections: mpsc::UnboundedReceiver<Accepted>,
-    shutdown: watch::Receiver<bool>,
-    started: oneshot::Sender<Result<(), RuntimeError>>,
-) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            let _ = started.send(Err(RuntimeError::Start {
-                plugin: String::new(),
-                phase: "worker runtime",
-                reason: e.to_string(),
-            }));
-            return;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(
-        &runtime,
-        serve_worker(index, shared, connections, shutdown, started),
-    );
-}
-
-async fn serve_worker(
-    index: usize,
-    shared: Arc<WorkerShared>,
-    mut connections: mpsc::UnboundedReceiver<Accepted>,
-    mut shutdown: watch::Receiver<bool>,
-    started: oneshot::Sender<Result<(), RuntimeError>>,
-) {
-    let upstreams = shared.pools.enter_worker(index);
-    let chain = match &shared.runtime {
-        None => None,
-        Some(runtime) => match WorkerChain::start(runtime.clone(), index) {
-            Ok(chain) => Some(chain),
-            Err(e) => {
-                let _ = started.send(Err(e));
-                return;
-            }
-        },
-    };
-    if started.send(Ok(())).is_err() {
-        return; // the server gave up starting
-    }
-    debug!(worker = index, "worker started");
-    let worker = Rc::new(Worker {
-        index,
-        shared: shared.clone(),
-        chain,
-        upstreams,
-    });
-    let tracker = Rc::new(Tracker::default());
-    let for_connections = shutdown.clone();
-    loop {
-        tokio::select! {
-            accepted = connections.recv() => match accepted {
-                Some(accepted) => {
-                    let guard = tracker.enter();
-                    let worker = worker.clone();
-                    let shutdown = for_connections.clone();
-                    tokio::task::spawn_local(async move {
-                        worker.serve_connection(accepted, shutdown).await;
-                        drop(guard);
-                    });
-                }
-                None => break,
-            },
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        }
-    }
-    drop(connections);
-    let open = tracker.open.get();
-    if open > 0 {
-        debug!(worker = index, open, "draining connections");
-        if tokio::time::timeout(shared.drain_timeout, tracker.idle())
-            .await
-            .is_err()
-        {
-            warn!(
-                worker = index,
-                open = tracker.open.get(),
-                "drain timeout: closing connections"
-            );
-        }
-    }
-    debug!(worker = index, "worker stopped");
-}
-
-/// Counts open connections; `idle()` resolves when none is left.
-#[derive(Default)]
-struct Tracker {
-    open: Cell<usize>,
-    notify: Notify,
-}
-
-struct TrackerGuard(Rc<Tracker>);
-
-impl Tracker {
-    fn enter(self: &Rc<Self>) -> TrackerGuard {
-        self.open.set(self.open.get() + 1);
-        TrackerGuard(self.clone())
-    }
-
-    async fn idle(&self) {
-        while self.open.get() > 0 {
-            self.notify.notified().await;
-        }
-    }
-}
-
-impl Drop for TrackerGuard {
-    fn drop(&mut self) {
-        self.0.open.set(self.0.open.get() - 1);
-        if self.0.open.get() == 0 {
-            self.0.notify.notify_waiters();
-        }
-    }
-}
 
 /// Spawns hyper's per-connection tasks (HTTP/2 streams) on the LocalSet:
 /// filter streams are `!Send`.
@@ -204,15 +43,13 @@ impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
     }
 }
 
-struct Worker {
-    index: usize,
-    shared: Arc<WorkerShared>,
-    chain: Option<Rc<WorkerChain>>,
-    upstreams: Upstreams,
-}
-
 impl Worker {
-    async fn serve_connection(self: Rc<Self>, accepted: Accepted, shutdown: watch::Receiver<bool>) {
+    /// Serves one accepted connection until it ends or the drain closes it.
+    pub(super) async fn serve_connection(
+        self: Rc<Self>,
+        accepted: Accepted,
+        shutdown: watch::Receiver<bool>,
+    ) {
         let Accepted {
             stream,
             listener,
@@ -299,7 +136,7 @@ impl Worker {
                 worker = self.index,
                 connection = info.id,
                 "connection ended: {}",
-                super::upstream::error_chain(&*e)
+                super::upstream_pool::error_chain(&*e)
             );
         }
     }
@@ -313,8 +150,9 @@ impl Worker {
         let (mut parts, body) = request.into_parts();
         if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
             // RFC 9112 3.2: a request with more than one Host is invalid.
-            let response = super::error::text_response(
+            let response = fixed_response(
                 http::StatusCode::BAD_REQUEST,
+                Some(TEXT_PLAIN_UTF8),
                 "more than one host header\n",
             );
             return response.map(|body| ResponseBody {
@@ -322,14 +160,14 @@ impl Worker {
                 _stream: None,
             });
         }
-        headers::ensure_host(&mut parts.headers, &parts.uri);
-        headers::remove_hop_by_hop(&mut parts.headers);
-        headers::set_forwarded(
+        forwarding_headers::ensure_host(&mut parts.headers, &parts.uri);
+        forwarding_headers::remove_hop_by_hop(&mut parts.headers);
+        forwarding_headers::set_forwarded(
             &mut parts.headers,
             connection.source.ip(),
             connection.tls.is_some(),
         );
-        let request_id = headers::ensure_request_id(&mut parts.headers);
+        let request_id = forwarding_headers::ensure_request_id(&mut parts.headers);
         // The query string may carry credentials: only the path is logged.
         let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
         let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
@@ -401,7 +239,7 @@ impl Worker {
         match cluster.send(request).await {
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
-                headers::remove_hop_by_hop(&mut parts.headers);
+                forwarding_headers::remove_hop_by_hop(&mut parts.headers);
                 http::Response::from_parts(
                     parts,
                     body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),

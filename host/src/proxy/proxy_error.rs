@@ -1,11 +1,12 @@
 //! What can go wrong between a forwarded request and its response, each
 //! mapped to one status code and a small plain-text body.
 
-use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
 
-use crate::runtime::Body;
+use crate::runtime::{fixed_response, Body};
+
+/// Content type of the proxy's own plain-text answers.
+pub const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
 
 /// Why the proxy answers a request itself.
 #[derive(Debug, thiserror::Error)]
@@ -44,24 +45,6 @@ impl ProxyError {
             Self::BadGateway(_) => "bad gateway: invalid response from upstream\n",
             Self::Timeout => "upstream request timeout\n",
         };
-        text_response(self.status(), text)
+        fixed_response(self.status(), Some(TEXT_PLAIN_UTF8), text)
     }
-}
-
-/// A small `text/plain` response.
-pub fn text_response(status: StatusCode, text: &'static str) -> http::Response<Body> {
-    let mut response = http::Response::new(full(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-/// A complete body.
-pub fn full(bytes: Bytes) -> Body {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
 }

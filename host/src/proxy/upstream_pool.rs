@@ -23,9 +23,9 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::error::{full, ProxyError};
+use super::proxy_error::ProxyError;
 use crate::config::{ClusterConfig, Config, ConfigError};
-use crate::runtime::{Body, BoxError, CalloutClient, CalloutError, CalloutFuture};
+use crate::runtime::{full_body, Body, BoxError, CalloutClient, CalloutError, CalloutFuture};
 
 /// A cluster's settings with its TLS material loaded; shared by all workers.
 #[derive(Clone)]
@@ -144,7 +144,7 @@ impl CalloutClient for UpstreamPools {
             return Box::pin(async { Err(CalloutError::UnknownCluster) });
         };
         Box::pin(async move {
-            let request = request.map(full);
+            let request = request.map(full_body);
             let exchange = async {
                 let response = cluster.send(request).await.map_err(|e| match e {
                     ProxyError::Timeout => CalloutError::Timeout,

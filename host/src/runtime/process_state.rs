@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::CalloutClient;
 use crate::abi::foreign::ForeignFunctions;
-use crate::abi::metrics::MetricIds;
+use crate::abi::module_metrics::MetricIds;
 use crate::abi::queues::QueueRegistry;
 use crate::abi::shared_data::SharedDataStore;
 use crate::metrics::Metrics;

@@ -1,0 +1,210 @@
+//! The `filters` section: the wasm plugins of the filter chain, their
+//! configuration, limits and log level, and their conversion to the
+//! runtime's [`PluginSpec`]s.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::parse::require_file;
+use super::{units, Config, ConfigError};
+use crate::runtime::{LogLevel, PluginSpec};
+
+/// One wasm plugin of the filter chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Plugin name (`plugin_name`, logs, metrics). Unique in the chain.
+    pub name: String,
+    /// Path of the `.wasm` module.
+    pub module: PathBuf,
+    /// Root context id (default empty).
+    #[serde(default)]
+    pub root_id: String,
+    /// VM id (default empty); shared data and queues are scoped by it.
+    #[serde(default)]
+    pub vm_id: String,
+    /// Plugin configuration inline: a string is passed as is, any other
+    /// value as its JSON serialisation.
+    #[serde(default)]
+    pub configuration: Option<serde_yaml::Value>,
+    /// Plugin configuration read from a file (exclusive with `configuration`).
+    #[serde(default)]
+    pub configuration_file: Option<PathBuf>,
+    /// VM configuration inline (string as is, other values as JSON).
+    #[serde(default)]
+    pub vm_configuration: Option<serde_yaml::Value>,
+    /// On a crash, let the request go on unfiltered instead of answering 500.
+    #[serde(default)]
+    pub fail_open: bool,
+    /// Environment variables visible to the module through WASI.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Module log level (default `info`): `trace|debug|info|warn|error|critical`.
+    #[serde(default = "default_log_level", deserialize_with = "log_level")]
+    pub log_level: LogLevel,
+}
+
+fn default_log_level() -> LogLevel {
+    LogLevel::Info
+}
+
+fn log_level<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<LogLevel, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_log_level(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown log level `{text}`, expected one of trace, debug, info, warn, error, critical"
+        ))
+    })
+}
+
+/// Parses a proxy-wasm log level name.
+pub fn parse_log_level(text: &str) -> Option<LogLevel> {
+    Some(match text {
+        "trace" => LogLevel::Trace,
+        "debug" => LogLevel::Debug,
+        "info" => LogLevel::Info,
+        "warn" => LogLevel::Warn,
+        "error" => LogLevel::Error,
+        "critical" => LogLevel::Critical,
+        _ => return None,
+    })
+}
+
+/// Per-plugin resource limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// CPU time one callback may use (default 1s).
+    #[serde(default = "default_callback_cpu", deserialize_with = "units::duration")]
+    pub callback_cpu: Duration,
+    /// Largest linear memory of one instance (default 128MiB).
+    #[serde(default = "default_max_memory", deserialize_with = "units::size")]
+    pub max_memory: u64,
+}
+
+fn default_callback_cpu() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_max_memory() -> u64 {
+    128 << 20
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            callback_cpu: default_callback_cpu(),
+            max_memory: default_max_memory(),
+        }
+    }
+}
+
+impl Config {
+    /// The filter chain as the runtime wants it (reads `configuration_file`s).
+    pub fn plugin_specs(&self) -> Result<Vec<PluginSpec>, ConfigError> {
+        self.filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let configuration = match (&f.configuration, &f.configuration_file) {
+                    (_, Some(path)) => Bytes::from(std::fs::read(path).map_err(|e| {
+                        ConfigError::new(
+                            format!("filters[{i}].configuration_file"),
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?),
+                    (Some(value), None) => value_bytes(value)
+                        .map_err(|e| ConfigError::new(format!("filters[{i}].configuration"), e))?,
+                    (None, None) => Bytes::new(),
+                };
+                let vm_configuration = match &f.vm_configuration {
+                    Some(value) => value_bytes(value).map_err(|e| {
+                        ConfigError::new(format!("filters[{i}].vm_configuration"), e)
+                    })?,
+                    None => Bytes::new(),
+                };
+                let max_memory_bytes = usize::try_from(f.limits.max_memory).map_err(|_| {
+                    ConfigError::new(format!("filters[{i}].limits.max_memory"), "too large")
+                })?;
+                Ok(PluginSpec {
+                    name: f.name.clone(),
+                    module_path: f.module.clone(),
+                    root_id: f.root_id.clone(),
+                    vm_id: f.vm_id.clone(),
+                    configuration,
+                    vm_configuration,
+                    fail_open: f.fail_open,
+                    environment: f.environment.clone().into_iter().collect(),
+                    callback_cpu_limit: f.limits.callback_cpu,
+                    max_memory_bytes,
+                    log_level: f.log_level,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A string is passed as is; any other value as compact JSON.
+fn value_bytes(value: &serde_yaml::Value) -> Result<Bytes, String> {
+    match value {
+        serde_yaml::Value::String(s) => Ok(Bytes::from(s.clone())),
+        other => serde_json::to_vec(other)
+            .map(Bytes::from)
+            .map_err(|e| format!("cannot be expressed as JSON: {e}")),
+    }
+}
+
+/// Checks every plugin of the chain.
+pub(super) fn validate(filters: &[FilterConfig]) -> Result<(), ConfigError> {
+    let mut plugin_names = HashSet::new();
+    for (i, filter) in filters.iter().enumerate() {
+        let field = |name: &str| format!("filters[{i}].{name}");
+        if filter.name.is_empty() {
+            return Err(ConfigError::new(field("name"), "must not be empty"));
+        }
+        if !plugin_names.insert(filter.name.as_str()) {
+            return Err(ConfigError::new(
+                field("name"),
+                format!("duplicate plugin name `{}`", filter.name),
+            ));
+        }
+        require_file(&filter.module, &field("module"))?;
+        if filter.configuration.is_some() && filter.configuration_file.is_some() {
+            return Err(ConfigError::new(
+                field("configuration_file"),
+                "set either configuration or configuration_file, not both",
+            ));
+        }
+        if let Some(file) = &filter.configuration_file {
+            require_file(file, &field("configuration_file"))?;
+        }
+        if filter.limits.callback_cpu.is_zero() {
+            return Err(ConfigError::new(
+                field("limits.callback_cpu"),
+                "must be more than 0",
+            ));
+        }
+        if filter.limits.max_memory < 64 * 1024 {
+            return Err(ConfigError::new(
+                field("limits.max_memory"),
+                "must be at least one wasm page (64KiB)",
+            ));
+        }
+        for key in filter.environment.keys() {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(ConfigError::new(
+                    field("environment"),
+                    format!("`{key}` is not a valid variable name"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
