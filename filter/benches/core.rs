@@ -7,9 +7,9 @@
 //! `cargo bench -p oauth-filter --bench core`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use oauth_filter::core::jose;
-use oauth_filter::core::jwk::JwkSet;
-use oauth_filter::core::verify::verify_pure;
+use oauth_filter::core::jose::jwk::JwkSet;
+use oauth_filter::core::jose::jws as jose;
+use oauth_filter::core::jose::verify::verify_pure;
 use oauth_filter::core::{config, Decision, Filter, RequestView, UnixMillis};
 use serde_json::Value;
 

@@ -12,7 +12,7 @@ use common::{form, member};
 use oauth_filter::core::client::{
     is_invalid_token_challenge, parse_token_answer, Injected, TokenFailure,
 };
-use oauth_filter::core::config::{self, FilterConfig};
+use oauth_filter::core::config::{self, FilterConfig, Secrets};
 use oauth_filter::core::events::{Event, Metric};
 use oauth_filter::core::shared::MemoryStore;
 use oauth_filter::core::{Callout, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
@@ -807,8 +807,17 @@ fn secrets_come_from_the_environment() {
     let path = std::env::var("PATH").unwrap();
     let auth = json!({"method": "client_secret_post", "client_id": "gw",
                       "client_secret": {"env": "PATH"}});
-    let c = cfg(json!({"sources": [source(cc(), auth)], "default_source": "backend"}));
+    // The adapter gives the VM's environment; here, the process's.
+    let doc = json!({"client": {"sources": [source(cc(), auth)], "default_source": "backend"}});
+    let env = Secrets::new().with_env(std::env::vars());
+    let c = config::parse_with(doc.to_string().as_bytes(), &env).unwrap();
     assert!(!format!("{c:?}").contains(&path), "Debug leaks the secret");
+    // Without that environment the reference fails, naming the variable.
+    let e = config::parse(doc.to_string().as_bytes()).unwrap_err();
+    assert!(
+        e.message.contains("PATH") && !e.message.contains(&path),
+        "{e}"
+    );
     let mut f = Filter::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
@@ -817,18 +826,18 @@ fn secrets_come_from_the_environment() {
 
 #[test]
 fn secrets_come_from_the_vm_configuration() {
-    use oauth_filter::core::client_auth::{parse_vm_secrets, with_vm_secrets};
+    use oauth_filter::core::config::parse_vm_secrets;
     let auth = json!({"method": "client_secret_post", "client_id": "gw",
                       "client_secret": {"vm_config": "gateway_secret"}});
     let doc = json!({"client": {"sources": [source(cc(), auth)], "default_source": "backend"}})
         .to_string();
     let secrets = parse_vm_secrets(br#"{"secrets": {"gateway_secret": "from-the-vm"}}"#).unwrap();
-    let c = with_vm_secrets(secrets, || config::parse(doc.as_bytes())).unwrap();
+    let c = config::parse_with(doc.as_bytes(), &Secrets::new().with_vm_config(secrets)).unwrap();
     let mut f = Filter::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     assert_eq!(member(&form(&out[0]), "client_secret"), Some("from-the-vm"));
-    // Outside `with_vm_secrets` (or without the name) the reference fails,
+    // Without those secrets (or without the name) the reference fails,
     // naming the reference and not a value.
     let e = config::parse(doc.as_bytes()).unwrap_err();
     assert!(e.message.contains("gateway_secret"), "{e}");

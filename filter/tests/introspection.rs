@@ -10,10 +10,12 @@ use std::process::{Command, Stdio};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use oauth_filter::core::client_auth::{ClientAuth, ClientAuthConfig};
 use oauth_filter::core::config::{self, FilterConfig};
+use oauth_filter::core::config::{ClientAuth, ClientAuthConfig, Secrets};
 use oauth_filter::core::events::{Event, Histogram, Metric};
-use oauth_filter::core::introspect::{parse_answer, Answer, IntrospectionError};
+use oauth_filter::core::resource::introspection::answer::{
+    parse_answer, Answer, IntrospectionError,
+};
 use oauth_filter::core::shared::MemoryStore;
 use oauth_filter::core::{Callout, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
 use serde_json::{json, Value};
@@ -304,7 +306,7 @@ fn private_key_jwt_audience_override_and_bad_keys() {
         "audience": "https://as.test", "lifetime_s": 30
     }))
     .unwrap();
-    let a = ClientAuth::from_config(&c, "x").unwrap();
+    let a = ClientAuth::from_config(&c, "x", &Secrets::new()).unwrap();
     let parts = a.parts("https://as.test/introspect", NOW, "j1");
     let jwt = &parts.form[2].1;
     let payload: Value = serde_json::from_slice(
@@ -332,7 +334,7 @@ fn private_key_jwt_audience_override_and_bad_keys() {
             json!({"method": "private_key_jwt", "client_id": "c", "private_key": key}),
         )
         .unwrap();
-        let e = ClientAuth::from_config(&c, "x").unwrap_err();
+        let e = ClientAuth::from_config(&c, "x", &Secrets::new()).unwrap_err();
         assert_eq!(e.path, path, "{e}");
         assert!(!e
             .message

@@ -1,6 +1,6 @@
 //! Why a request is refused, each reason mapping to one HTTP answer.
 
-use super::jose::JoseError;
+use super::jose::jws::JoseError;
 
 /// A refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,7 @@ pub enum Metric {
     /// An introspection callout was started.
     IntrospectionCall,
     /// An introspection callout gave no answer, by kind
-    /// (see [`crate::core::introspect::IntrospectionError::kind`]).
+    /// (see `IntrospectionError::kind`).
     IntrospectionError(&'static str),
     /// An introspection answer was found in the cache (local or shared).
     AnswerCacheHit,
@@ -145,5 +145,5 @@ pub enum Event {
 
 /// Hex of the first 8 bytes of a SHA-256 digest.
 pub fn hash_prefix(digest: &[u8; 32]) -> String {
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    super::util::hex::hex(&digest[..8])
 }

@@ -1,6 +1,16 @@
-//! Local replies: RFC 6750 §3 challenges in PingGateway's formats.
+//! What a decision sends: header edits for a forwarded request, or a local
+//! reply (RFC 6750 §3 challenges in PingGateway's formats).
 
 use super::error::Rejection;
+
+/// Edits to apply to the request headers, removals first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEdits {
+    /// Headers to remove.
+    pub remove: Vec<String>,
+    /// Headers to set (replacing any value).
+    pub set: Vec<(String, String)>,
+}
 
 /// A response the filter sends instead of forwarding the request.
 #[derive(Debug, Clone, PartialEq, Eq)]

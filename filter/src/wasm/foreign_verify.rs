@@ -1,6 +1,6 @@
 //! Signature verification by the host's native `verify_signature` foreign
 //! function (Envoy: BoringSSL; `oauth-host`: ring), several times faster
-//! than RSA in wasm. The wire format is in [`crate::core::foreign_sig`].
+//! than RSA in wasm. The wire format is in [`crate::core::jose::foreign_sig`].
 //!
 //! The backend trusts the host per key family (RSA, EC) only once the
 //! host's answer matched the pure-Rust verifiers on a valid signature; until
@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 
-use crate::core::foreign_sig::{arguments, parse_result, Answer, FUNCTION};
-use crate::core::jose::Alg;
-use crate::core::jwk::KeyMaterial;
-use crate::core::verify::{PureRust, SignatureBackend, Verdict};
+use crate::core::jose::foreign_sig::{arguments, parse_result, Answer, FUNCTION};
+use crate::core::jose::jwk::KeyMaterial;
+use crate::core::jose::jws::Alg;
+use crate::core::jose::verify::{PureRust, SignatureBackend, Verdict};
 
 /// What is known about the host's function for one key family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ enum HostFunction {
     Unusable = 2,
 }
 
-/// The backend the adapter installs.
+/// The backend the adapter injects into the core.
 pub struct ForeignVerify {
     rsa: AtomicU8,
     ec: AtomicU8,

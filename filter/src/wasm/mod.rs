@@ -31,9 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 
+use crate::core::callout::MAX_BODY;
 use crate::core::client::Injected;
 use crate::core::events::{Event, Level};
-use crate::core::keys::MAX_BODY;
 use crate::core::{Callout, CalloutId, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
 use store::HostStore;
 
@@ -43,8 +43,6 @@ mod entry {
 
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(LogLevel::Info);
-        // Native RSA/ECDSA when the host offers `verify_signature`.
-        crate::core::verify::install_backend(&super::foreign_verify::FOREIGN_VERIFY);
         proxy_wasm::set_root_context(|id| -> Box<dyn proxy_wasm::traits::RootContext> {
             Box::new(super::root::Root::new(id))
         });
@@ -420,7 +418,7 @@ pub fn resume_waiting(worker: &WorkerRef, sdk_ctx: u32) {
 pub fn worker_id(root_id: u32) -> String {
     let mut b = [0u8; 16];
     match getrandom::getrandom(&mut b) {
-        Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Ok(()) => crate::core::util::hex::hex(&b),
         Err(_) => {
             let t = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

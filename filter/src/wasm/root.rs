@@ -5,13 +5,14 @@ use std::time::Duration;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{ContextType, LogLevel};
 
+use super::foreign_verify::FOREIGN_VERIFY;
 use super::http::Http;
 use super::store::HostStore;
 use super::{
     deliver, dispatch, log, now, resume_waiting, with_filter, worker_id, Worker, WorkerRef,
 };
+use crate::core::config::{self, Secrets};
 use crate::core::Filter;
-use crate::core::{client_auth, config};
 
 /// One worker's root context.
 pub struct Root {
@@ -51,15 +52,22 @@ impl RootContext for Root {
         // Secrets may live in the VM configuration ({"secrets": {...}}),
         // apart from the plugin configuration.
         let vm = self.get_vm_configuration().unwrap_or_default();
-        let parsed = client_auth::parse_vm_secrets(&vm)
-            .and_then(|secrets| client_auth::with_vm_secrets(secrets, || config::parse(&bytes)));
+        // `{"env": NAME}` secrets: the VM's environment (WASI `environ_get`).
+        let parsed = config::parse_vm_secrets(&vm).and_then(|vm_secrets| {
+            // (vars_os: a variable that is not UTF-8 is skipped, never a panic.)
+            let env = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+            let secrets = Secrets::new().with_env(env).with_vm_config(vm_secrets);
+            config::parse_with(&bytes, &secrets)
+        });
         match parsed {
             Ok(cfg) => {
                 let tick = cfg.raw.tick_ms;
                 let n = cfg.providers.len();
                 let sources = cfg.client.as_ref().map_or(0, |c| c.sources.len());
                 // Answers to the old configuration's callouts are dropped.
-                let mut filter = Filter::new(cfg, &self.worker_id);
+                // Native RSA/ECDSA when the host offers `verify_signature`.
+                let mut filter = Filter::with_backend(cfg, &self.worker_id, &FOREIGN_VERIFY);
                 filter.init_shared(&mut HostStore);
                 let mut w = self.worker.borrow_mut();
                 w.callouts.clear();

@@ -1,7 +1,7 @@
 //! Bearer token extraction (RFC 6750 §2.1, plus optional header and cookie).
 
-use super::config::TokenConfig;
-use super::error::{Rejection, RequestError, TokenError};
+use crate::core::config::TokenConfig;
+use crate::core::error::{Rejection, RequestError, TokenError};
 
 /// Find the request's token, refusing what RFC 6750 calls malformed.
 pub fn extract<'h>(

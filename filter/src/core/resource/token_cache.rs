@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::time::UnixMillis;
+use crate::core::util::time::UnixMillis;
 
 /// A token that passed parsing and signature verification.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::jose::{b64_decode, Alg, KeyKind, Part};
+use super::jws::{b64_decode, Alg, KeyKind, Part};
 
 /// Public (or, for HMAC, shared) verification key material.
 #[derive(Clone)]
@@ -265,7 +265,7 @@ mod tests {
 
     fn vector_keys() -> Vec<Value> {
         let v: Value =
-            serde_json::from_str(include_str!("../../tests/vectors/vectors.json")).unwrap();
+            serde_json::from_str(include_str!("../../../tests/vectors/vectors.json")).unwrap();
         v["config"]["providers"][0]["jwks"]["inline"]["keys"]
             .as_array()
             .unwrap()

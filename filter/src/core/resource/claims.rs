@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::config::Provider;
-use super::error::ClaimError;
-use super::time::UnixMillis;
+use crate::core::config::Provider;
+use crate::core::error::ClaimError;
+use crate::core::util::time::UnixMillis;
 
 fn numeric_date(
     claims: &Map<String, Value>,
@@ -122,7 +122,7 @@ pub fn short_str(claims: &Map<String, Value>, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::core::config::{ClaimRule, KeySource, Provider};
-    use crate::core::jwk::JwkSet;
+    use crate::core::jose::jwk::JwkSet;
     use serde_json::json;
 
     fn provider() -> Provider {

@@ -1,19 +1,12 @@
-//! Header edits for the request that goes upstream.
+//! Claim headers: the header edits for the request that goes upstream
+//! (claims copied into headers, the payload header, spoofed copies removed).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::config::UpstreamConfig;
-
-/// Edits to apply to the request headers, removals first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderEdits {
-    /// Headers to remove.
-    pub remove: Vec<String>,
-    /// Headers to set (replacing any value).
-    pub set: Vec<(String, String)>,
-}
+use crate::core::config::UpstreamConfig;
+pub use crate::core::response::HeaderEdits;
 
 /// Headers a client must never be able to send (we own them).
 pub fn owned_headers(cfg: &UpstreamConfig) -> Vec<String> {

@@ -2,17 +2,17 @@
 //! algorithm, RustCrypto directly for ES384.
 //!
 //! A [`SignatureBackend`] may take over algorithms it does faster (the
-//! proxy-wasm adapter installs one calling the host's native
+//! proxy-wasm adapter injects one calling the host's native
 //! `verify_signature`, see [`super::foreign_sig`]); whatever it cannot answer
 //! falls back to the pure-Rust verifiers here ([`PureRust`], also the
-//! default when nothing is installed).
+//! default when nothing is injected).
 
 use jwt_compact::alg::{Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
 use jwt_compact::{Algorithm, AlgorithmSignature};
-use signature::Verifier;
+use signature::Verifier as _;
 
-use super::jose::Alg;
 use super::jwk::KeyMaterial;
+use super::jws::Alg;
 
 /// A backend's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +46,40 @@ impl SignatureBackend for PureRust {
     }
 }
 
-static BACKEND: std::sync::OnceLock<&'static dyn SignatureBackend> = std::sync::OnceLock::new();
+/// The signature backend a [`crate::core::Filter`] uses: injected by the
+/// adapter (e.g. the host's native `verify_signature`), [`PureRust`] by
+/// default. Whatever the backend cannot tell, the pure-Rust verifiers decide.
+#[derive(Clone, Copy)]
+pub struct Verifier(&'static dyn SignatureBackend);
 
-/// Installs the process-wide backend tried before the pure-Rust verifiers.
-/// Only the first call counts; returns whether this one did.
-pub fn install_backend(backend: &'static dyn SignatureBackend) -> bool {
-    BACKEND.set(backend).is_ok()
-}
-
-/// Check `signature` over `message` with `key` under `alg`: the installed
-/// backend first, the pure-Rust verifiers when it cannot tell.
-///
-/// Returns false on any mismatch, including a key of the wrong type or a
-/// signature of the wrong length; never panics.
-pub fn verify(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> bool {
-    match BACKEND.get() {
-        Some(backend) => verify_with(*backend, alg, key, message, signature),
-        None => verify_pure(alg, key, message, signature),
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier(&PureRust)
     }
 }
 
-/// [`verify`] with `backend` in front of the pure-Rust verifiers.
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier")
+    }
+}
+
+impl Verifier {
+    /// `backend` in front of the pure-Rust verifiers.
+    pub fn new(backend: &'static dyn SignatureBackend) -> Verifier {
+        Verifier(backend)
+    }
+
+    /// Check `signature` over `message` with `key` under `alg`.
+    ///
+    /// Returns false on any mismatch, including a key of the wrong type or
+    /// a signature of the wrong length; never panics.
+    pub fn verify(&self, alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> bool {
+        verify_with(self.0, alg, key, message, signature)
+    }
+}
+
+/// [`Verifier::verify`] with `backend` in front of the pure-Rust verifiers.
 pub fn verify_with(
     backend: &dyn SignatureBackend,
     alg: Alg,
@@ -131,7 +144,10 @@ mod tests {
         let key = KeyMaterial::Oct(vec![7; 64]);
         for alg in [Alg::Hs256, Alg::Hs384, Alg::Hs512] {
             for len in [0, 1, 31, 33, 47, 49, 63, 65, 1000] {
-                assert!(!verify(alg, &key, b"msg", &vec![0; len]), "{alg:?} {len}");
+                assert!(
+                    !verify_pure(alg, &key, b"msg", &vec![0; len]),
+                    "{alg:?} {len}"
+                );
             }
         }
     }
@@ -183,7 +199,7 @@ mod tests {
     fn key_type_mismatch_is_false() {
         let key = KeyMaterial::Oct(vec![7; 64]);
         for alg in [Alg::Rs256, Alg::Ps256, Alg::Es256, Alg::Es384, Alg::EdDsa] {
-            assert!(!verify(alg, &key, b"msg", &[0; 64]));
+            assert!(!Verifier::default().verify(alg, &key, b"msg", &[0; 64]));
         }
     }
 }

@@ -21,8 +21,8 @@
 
 use rsa::traits::PublicKeyParts;
 
-use super::jose::Alg;
 use super::jwk::KeyMaterial;
+use super::jws::Alg;
 
 /// Name of the foreign function.
 pub const FUNCTION: &str = "verify_signature";

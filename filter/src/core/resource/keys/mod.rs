@@ -5,7 +5,7 @@
 //! - the *key record* (`oauth-filter/keys/<name>/<id>`): the last good JWK
 //!   set, when it was fetched, when to refresh, and the last failure;
 //! - the *lease* (`oauth-filter/lease/<name>/<id>`): which worker is
-//!   fetching now (see [`super::shared`]).
+//!   fetching now (see [`crate::core::shared::lease`]).
 //!
 //! On every tick a worker adopts a newer key record if there is one, then, if
 //! a fetch is due and it wins the lease, starts the callout. The fetcher
@@ -16,93 +16,22 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::config::{FilterConfig, KeyFetchConfig, KeySource};
-use super::events::{Event, Level, Metric};
-use super::json::parse_strict;
-use super::jwk::JwkSet;
-use super::shared::{ensure_lease, release, try_acquire, LeaseOutcome, SharedStore};
-use super::time::UnixMillis;
-use super::uri::HttpUri;
+use crate::core::callout::{Callout, CalloutId, CalloutResponse};
+use crate::core::config::{FilterConfig, KeyFetchConfig, KeySource};
+use crate::core::events::{Event, Level, Metric};
+use crate::core::jose::jwk::JwkSet;
+use crate::core::shared::{
+    ensure_lease, lease_ttl_ms, release, try_acquire, LeaseOutcome, SharedStore,
+};
+use crate::core::util::hex::sha256_id;
+use crate::core::util::time::UnixMillis;
+use crate::core::util::uri::HttpUri;
 
-/// Largest accepted discovery document or JWK set.
-pub const MAX_BODY: usize = 512 * 1024;
+mod fetch;
 
-/// Identifies a callout started by the core.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CalloutId(pub u64);
-
-/// An HTTP request the adapter must start (proxy-wasm `dispatch_http_call`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Callout {
-    /// Id to hand back with the response.
-    pub id: CalloutId,
-    /// Proxy cluster.
-    pub cluster: String,
-    /// Target.
-    pub uri: HttpUri,
-    /// Timeout.
-    pub timeout_ms: u64,
-    /// `GET` or `POST`.
-    pub method: &'static str,
-    /// Headers besides the pseudo-headers and `accept` (may hold credentials).
-    pub extra_headers: Vec<(String, String)>,
-    /// Request body (may hold credentials or a token).
-    pub body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Callout {
-    // Headers and body can carry secrets and tokens: never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Callout")
-            .field("id", &self.id)
-            .field("cluster", &self.cluster)
-            .field("uri", &self.uri)
-            .field("method", &self.method)
-            .field("timeout_ms", &self.timeout_ms)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Callout {
-    /// A `GET` accepting JSON.
-    pub fn get(id: CalloutId, cluster: String, uri: HttpUri, timeout_ms: u64) -> Callout {
-        Callout {
-            id,
-            cluster,
-            uri,
-            timeout_ms,
-            method: "GET",
-            extra_headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Request headers, pseudo-headers included.
-    pub fn headers(&self) -> Vec<(String, String)> {
-        let mut h = vec![
-            (":method".into(), self.method.into()),
-            (":path".into(), self.uri.path.clone()),
-            (":authority".into(), self.uri.authority.clone()),
-            (":scheme".into(), self.uri.scheme.into()),
-            ("accept".into(), "application/json".into()),
-        ];
-        h.extend(self.extra_headers.iter().cloned());
-        h
-    }
-}
-
-/// A callout's answer; `status` None when the call failed (reset, timeout).
-#[derive(Debug, Clone, Copy)]
-pub struct CalloutResponse<'a> {
-    /// `:status`, if a response arrived.
-    pub status: Option<u16>,
-    /// Response headers.
-    pub headers: &'a [(String, String)],
-    /// Response body.
-    pub body: &'a [u8],
-}
+pub use fetch::max_age;
+use fetch::{parse_discovery, parse_jwks, unreachable_uri};
 
 /// What a provider's keys look like to a request.
 #[derive(Debug, Clone)]
@@ -237,11 +166,7 @@ impl KeyManager {
                 };
                 // Records are per (issuer, source) so that two plugin configs
                 // in one VM never share a set they do not both trust.
-                let id: String = Sha256::digest(format!("{}\n{}", p.issuer, target).as_bytes())
-                    [..6]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let id = sha256_id(&format!("{}\n{}", p.issuer, target), 6);
                 ProviderKeys {
                     name: p.name.clone(),
                     issuer: p.issuer.clone(),
@@ -332,7 +257,7 @@ impl KeyManager {
             if let Some((_, _, started)) = self.providers[i].inflight {
                 // The host must answer every callout (a failure at the
                 // timeout); this guards against one that never does.
-                if now.since(started) > self.timing.timeout_ms.saturating_mul(2) + 1000 {
+                if now.since(started) > lease_ttl_ms(self.timing.timeout_ms, 2) {
                     self.providers[i].inflight = None;
                     self.fail(i, now, store, "callout never completed", events, changed);
                 }
@@ -341,7 +266,7 @@ impl KeyManager {
             if now < self.due(i) {
                 continue;
             }
-            let ttl = self.timing.timeout_ms.saturating_mul(2) + 1000;
+            let ttl = lease_ttl_ms(self.timing.timeout_ms, 2);
             let p = &self.providers[i];
             if try_acquire(store, &p.lease_key, &self.worker, now, ttl) == LeaseOutcome::Acquired {
                 out.push(self.start(i, now, events));
@@ -371,7 +296,10 @@ impl KeyManager {
     }
 
     fn start(&mut self, i: usize, now: UnixMillis, events: &mut Vec<Event>) -> Callout {
-        let id = CalloutId(self.next_id);
+        let id = CalloutId::Keys {
+            provider: i,
+            seq: self.next_id,
+        };
         self.next_id += 1;
         let p = &mut self.providers[i];
         let (stage, cluster, uri) = match &p.source {
@@ -506,7 +434,7 @@ impl KeyManager {
                         }
                         *jwks_uri = Some(uri);
                     }
-                    let ttl = self.timing.timeout_ms.saturating_mul(2) + 1000;
+                    let ttl = lease_ttl_ms(self.timing.timeout_ms, 2);
                     let p = &self.providers[i];
                     // Extend our lease for the second step.
                     let _ = try_acquire(store, &p.lease_key, &self.worker, now, ttl);
@@ -612,68 +540,4 @@ impl KeyManager {
         }
         self.adopt(i, rec, events, changed);
     }
-}
-
-fn unreachable_uri() -> HttpUri {
-    HttpUri {
-        scheme: "http",
-        authority: "invalid".into(),
-        path: "/".into(),
-    }
-}
-
-fn body_json(resp: CalloutResponse<'_>) -> Result<Value, String> {
-    match resp.status {
-        None => return Err("no response (connection failed or timed out)".into()),
-        Some(200) => {}
-        Some(s) => return Err(format!("HTTP status {s}")),
-    }
-    if resp.body.len() > MAX_BODY {
-        return Err("response too large".into());
-    }
-    parse_strict(resp.body).map_err(|_| "response is not valid JSON".to_owned())
-}
-
-fn parse_discovery(resp: CalloutResponse<'_>, issuer: &str) -> Result<HttpUri, String> {
-    let v = body_json(resp)?;
-    if v.get("issuer").and_then(Value::as_str) != Some(issuer) {
-        return Err("issuer in the discovery document differs from the configured one".into());
-    }
-    let uri = v
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or("no jwks_uri in the discovery document")?;
-    HttpUri::parse(uri).map_err(|m| format!("jwks_uri {m}"))
-}
-
-fn parse_jwks(resp: CalloutResponse<'_>) -> Result<(Value, usize, usize, Option<u64>), String> {
-    let v = body_json(resp)?;
-    let set = JwkSet::from_value(&v, false)
-        .map_err(|e| format!("not a JWK set: {}{}", e.path, e.message))?;
-    if set.keys.is_empty() {
-        return Err("JWK set has no usable key".into());
-    }
-    Ok((v, set.keys.len(), set.skipped.len(), max_age(resp.headers)))
-}
-
-/// `Cache-Control: max-age=N` (`no-cache`/`no-store` count as 0).
-pub fn max_age(headers: &[(String, String)]) -> Option<u64> {
-    let mut out = None;
-    for (_, v) in headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("cache-control"))
-    {
-        for d in v.split(',') {
-            let d = d.trim();
-            if d.eq_ignore_ascii_case("no-cache") || d.eq_ignore_ascii_case("no-store") {
-                return Some(0);
-            }
-            if let Some((k, n)) = d.split_once('=') {
-                if k.trim().eq_ignore_ascii_case("max-age") {
-                    out = n.trim().trim_matches('"').parse().ok().or(out);
-                }
-            }
-        }
-    }
-    out
 }

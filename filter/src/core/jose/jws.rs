@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::json::{parse_strict, JsonError};
+use crate::core::util::json::{parse_strict, JsonError};
 
 /// A JWS algorithm this filter can verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,106 @@
+//! The validators every configuration section shares: one definition of a
+//! header name, a cluster, a scope token, a name, a callout URI, a timeout.
+
+use super::ConfigError;
+use crate::core::route::{Route, RouteError};
+use crate::core::util::uri::HttpUri;
+
+/// A [`ConfigError`] at `path`.
+pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A lowercase header name (`[a-z0-9_-]+`).
+pub(crate) fn header_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// A header the filter sets that must not be `authorization`.
+pub(crate) fn header_not_authorization(h: &str, path: &str) -> Result<(), ConfigError> {
+    if !header_name_ok(h) || h == "authorization" {
+        return Err(err(
+            path,
+            "must be a lowercase header name other than authorization",
+        ));
+    }
+    Ok(())
+}
+
+/// A proxy cluster name.
+pub(crate) fn cluster(c: &str, path: &str) -> Result<(), ConfigError> {
+    if c.is_empty() {
+        return Err(err(path, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3 scope-tokens: `%x21 / %x23-5B / %x5D-7E`.
+pub(crate) fn scopes(list: &[String], path: &str) -> Result<(), ConfigError> {
+    for (i, s) in list.iter().enumerate() {
+        if s.is_empty()
+            || !s
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        {
+            return Err(err(format!("{path}[{i}]"), "not a valid scope token"));
+        }
+    }
+    Ok(())
+}
+
+/// A short name (`[A-Za-z0-9_-]`, at most `max` bytes).
+pub(crate) fn name_ok(n: &str, max: usize) -> bool {
+    !n.is_empty()
+        && n.len() <= max
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A callout target: `http(s)://` URI `text` (errors at `path`), with an
+/// optional `:authority` override.
+pub(crate) fn http_uri(
+    text: &str,
+    authority: Option<&str>,
+    path: impl Into<String>,
+) -> Result<HttpUri, ConfigError> {
+    let uri = HttpUri::parse(text).map_err(|m| err(path, m))?;
+    Ok(match authority {
+        Some(a) => uri.with_authority(a),
+        None => uri,
+    })
+}
+
+/// A callout timeout: 1..=60000 ms.
+pub(crate) fn timeout_ms(v: u64, path: &str) -> Result<(), ConfigError> {
+    if v == 0 || v > 60_000 {
+        return Err(err(path, "must be between 1 and 60000"));
+    }
+    Ok(())
+}
+
+/// A client identifier: non-empty, no control characters.
+pub(crate) fn client_id(id: &str, path: &str) -> Result<(), ConfigError> {
+    if id.is_empty() || id.chars().any(char::is_control) {
+        return Err(err(path, "must be non-empty, without control characters"));
+    }
+    Ok(())
+}
+
+/// A route rule found at `path` (e.g. `scopes.rules[0]`).
+pub(crate) fn route(
+    methods: &[String],
+    path_prefix: Option<&str>,
+    exact: Option<&str>,
+    path: &str,
+) -> Result<Route, ConfigError> {
+    Route::new(methods, path_prefix, exact).map_err(|RouteError { field, message }| match field {
+        Some(f) => err(format!("{path}.{f}"), message),
+        None => err(path, message),
+    })
+}

@@ -1,0 +1,349 @@
+//! `providers[]`: the token issuers the filter trusts, as configured and
+//! validated (key source, resolver, audiences, algorithms, claim rules).
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use super::check::{self, err};
+use super::defaults;
+use super::introspection::{Introspection, IntrospectionConfig};
+use super::secrets::Secrets;
+use super::ConfigError;
+use crate::core::jose::jwk::JwkSet;
+use crate::core::jose::jws::Alg;
+use crate::core::util::uri::HttpUri;
+
+/// One trusted token issuer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Short name used in logs, metrics and shared-data keys.
+    pub name: String,
+    /// Exact value of the `iss` claim.
+    pub issuer: String,
+    /// Accepted `aud` values; the token must carry at least one.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// Skip the audience check entirely (insecure: any token of this issuer,
+    /// minted for any API, is accepted).
+    #[serde(default)]
+    pub danger_accept_any_audience: bool,
+    /// Allowed JWS algorithms. Default: every asymmetric algorithm.
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    /// Where the verification keys come from (not needed with resolver
+    /// `introspection`).
+    #[serde(default)]
+    pub jwks: Option<JwksSource>,
+    /// How tokens of this provider are resolved.
+    #[serde(default)]
+    pub resolver: Resolver,
+    /// The introspection endpoint (RFC 7662), for resolvers that introspect.
+    #[serde(default)]
+    pub introspection: Option<IntrospectionConfig>,
+    /// Require the RFC 9068 header `typ` (`at+jwt` or `application/at+jwt`).
+    #[serde(default)]
+    pub require_at_jwt_typ: bool,
+    /// Claims that must be present.
+    #[serde(default)]
+    pub required_claims: Vec<String>,
+    /// Claims that must equal a given JSON value.
+    #[serde(default)]
+    pub claim_rules: Vec<ClaimRule>,
+    /// Allowed clock difference for `exp`, `nbf` and `iat`, in seconds.
+    #[serde(default = "defaults::clock_skew_s")]
+    pub clock_skew_s: u64,
+}
+
+/// How a provider's tokens are turned into claims.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolver {
+    /// Verify JWS signatures locally (the default).
+    #[default]
+    Jwt,
+    /// Introspect every token (RFC 7662), JWT or opaque.
+    Introspection,
+    /// A JWS whose `iss` names this provider is verified locally; any token
+    /// that is not a JWS of a configured issuer is introspected here.
+    JwtOrIntrospection,
+}
+
+impl Resolver {
+    /// Whether this resolver may introspect.
+    pub fn introspects(self) -> bool {
+        self != Resolver::Jwt
+    }
+}
+
+/// Key source of a provider: exactly one of the variants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum JwksSource {
+    /// A JWK set written in the configuration.
+    Inline(serde_json::Value),
+    /// A JWK set fetched from a URI.
+    Remote(RemoteJwks),
+    /// OIDC discovery: `<issuer>/.well-known/openid-configuration` → `jwks_uri`.
+    Discovery(DiscoveryJwks),
+}
+
+/// A remote JWK set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteJwks {
+    /// `http://` or `https://` URI of the JWK set.
+    pub uri: String,
+    /// Proxy cluster the callout goes through.
+    pub cluster: String,
+    /// `:authority` of the callout; default the URI's host\[:port\].
+    #[serde(default)]
+    pub authority: Option<String>,
+}
+
+/// OIDC discovery of the JWK set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryJwks {
+    /// Proxy cluster the callouts (discovery document and JWK set) go through.
+    pub cluster: String,
+    /// `:authority` of the callouts; default the URI's host\[:port\].
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// Override of the discovery document URI.
+    #[serde(default)]
+    pub uri: Option<String>,
+}
+
+/// An exact-match rule on a claim.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRule {
+    /// Claim name (top level).
+    pub claim: String,
+    /// Required value; compared as JSON. When the claim is an array and this
+    /// is a scalar, the array must contain it.
+    pub equals: serde_json::Value,
+}
+
+/// A validated provider, ready for use by the core.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Short name.
+    pub name: String,
+    /// Exact `iss`.
+    pub issuer: String,
+    /// Accepted audiences; `None` when the check is disabled.
+    pub audiences: Option<Vec<String>>,
+    /// Allowed algorithms.
+    pub algorithms: Vec<Alg>,
+    /// Key source.
+    pub keys: KeySource,
+    /// RFC 9068 `typ` enforcement.
+    pub require_at_jwt_typ: bool,
+    /// Claims that must be present.
+    pub required_claims: Vec<String>,
+    /// Exact-match rules.
+    pub claim_rules: Vec<ClaimRule>,
+    /// Skew in seconds.
+    pub clock_skew_s: u64,
+    /// Resolver choice.
+    pub resolver: Resolver,
+    /// Introspection endpoint, when the resolver introspects.
+    pub introspection: Option<Introspection>,
+}
+
+/// A validated key source.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// No keys: the provider only introspects.
+    None,
+    /// Keys from the configuration.
+    Inline(JwkSet),
+    /// A JWK set at a URI.
+    Remote {
+        /// Where.
+        uri: HttpUri,
+        /// Through which cluster.
+        cluster: String,
+    },
+    /// Discovery document at a URI, then its `jwks_uri`.
+    Discovery {
+        /// Discovery document.
+        uri: HttpUri,
+        /// Through which cluster.
+        cluster: String,
+        /// `:authority` override for both callouts.
+        authority: Option<String>,
+    },
+}
+
+/// Validate `providers`; also returns the one that introspects tokens no
+/// other resolver claims, if any.
+pub(super) fn validate(
+    list: &[ProviderConfig],
+    secrets: &Secrets,
+) -> Result<(Vec<Provider>, Option<usize>), ConfigError> {
+    let mut providers = Vec::with_capacity(list.len());
+    let mut names = HashSet::new();
+    let mut issuers = HashSet::new();
+    let mut introspector: Option<usize> = None;
+    for (i, pc) in list.iter().enumerate() {
+        let p = format!("providers[{i}]");
+        if !check::name_ok(&pc.name, usize::MAX) {
+            return Err(err(format!("{p}.name"), "must be non-empty [A-Za-z0-9_-]"));
+        }
+        if !names.insert(pc.name.clone()) {
+            return Err(err(format!("{p}.name"), "duplicate provider name"));
+        }
+        if pc.issuer.is_empty() {
+            return Err(err(format!("{p}.issuer"), "must not be empty"));
+        }
+        if !issuers.insert(pc.issuer.clone()) {
+            return Err(err(format!("{p}.issuer"), "duplicate issuer"));
+        }
+        let audiences = match (pc.audiences.is_empty(), pc.danger_accept_any_audience) {
+            (true, false) => {
+                return Err(err(
+                    format!("{p}.audiences"),
+                    "at least one audience is required (or danger_accept_any_audience: true)",
+                ))
+            }
+            (false, true) => {
+                return Err(err(
+                    format!("{p}.danger_accept_any_audience"),
+                    "cannot be combined with audiences",
+                ))
+            }
+            (true, true) => None,
+            (false, false) => Some(pc.audiences.clone()),
+        };
+        let algorithms = match &pc.algorithms {
+            None => Alg::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_symmetric())
+                .collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(err(format!("{p}.algorithms"), "must not be empty"));
+                }
+                let mut out = Vec::new();
+                for (j, name) in list.iter().enumerate() {
+                    match Alg::from_name(name) {
+                        Some(a) => out.push(a),
+                        None => {
+                            return Err(err(
+                                format!("{p}.algorithms[{j}]"),
+                                format!("unsupported algorithm {name:?}"),
+                            ))
+                        }
+                    }
+                }
+                out
+            }
+        };
+        let keys = match &pc.jwks {
+            None if pc.resolver == Resolver::Introspection => KeySource::None,
+            None => {
+                return Err(err(
+                    format!("{p}.jwks"),
+                    "required unless resolver is introspection",
+                ))
+            }
+            Some(JwksSource::Inline(v)) => {
+                let set = JwkSet::from_value(v, true)
+                    .map_err(|e| err(format!("{p}.jwks.inline{}", e.path), e.message))?;
+                if set.keys.is_empty() {
+                    return Err(err(format!("{p}.jwks.inline.keys"), "no usable key"));
+                }
+                KeySource::Inline(set)
+            }
+            Some(JwksSource::Remote(r)) => {
+                let uri = check::http_uri(
+                    &r.uri,
+                    r.authority.as_deref(),
+                    format!("{p}.jwks.remote.uri"),
+                )?;
+                check::cluster(&r.cluster, &format!("{p}.jwks.remote.cluster"))?;
+                KeySource::Remote {
+                    uri,
+                    cluster: r.cluster.clone(),
+                }
+            }
+            Some(JwksSource::Discovery(d)) => {
+                let text = match &d.uri {
+                    Some(u) => u.clone(),
+                    None => format!(
+                        "{}/.well-known/openid-configuration",
+                        pc.issuer.trim_end_matches('/')
+                    ),
+                };
+                let field = if d.uri.is_some() {
+                    format!("{p}.jwks.discovery.uri")
+                } else {
+                    format!("{p}.issuer")
+                };
+                let uri = check::http_uri(&text, d.authority.as_deref(), field)?;
+                check::cluster(&d.cluster, &format!("{p}.jwks.discovery.cluster"))?;
+                KeySource::Discovery {
+                    uri,
+                    cluster: d.cluster.clone(),
+                    authority: d.authority.clone(),
+                }
+            }
+        };
+        for (j, c) in pc.required_claims.iter().enumerate() {
+            if c.is_empty() {
+                return Err(err(
+                    format!("{p}.required_claims[{j}]"),
+                    "must not be empty",
+                ));
+            }
+        }
+        let introspection = match (&pc.introspection, pc.resolver.introspects()) {
+            (Some(ic), true) => Some(Introspection::from_config(
+                ic,
+                &format!("{p}.introspection"),
+                secrets,
+            )?),
+            (None, true) => {
+                return Err(err(
+                    format!("{p}.introspection"),
+                    "required when resolver is introspection or jwt_or_introspection",
+                ))
+            }
+            (Some(_), false) => {
+                return Err(err(
+                    format!("{p}.introspection"),
+                    "only used with resolver introspection or jwt_or_introspection",
+                ))
+            }
+            (None, false) => None,
+        };
+        if pc.resolver.introspects() {
+            if let Some(first) = introspector {
+                return Err(err(
+                    format!("{p}.resolver"),
+                    format!("only one provider may introspect (providers[{first}] already does)"),
+                ));
+            }
+            introspector = Some(i);
+        }
+        providers.push(Provider {
+            name: pc.name.clone(),
+            issuer: pc.issuer.clone(),
+            audiences,
+            algorithms,
+            keys,
+            require_at_jwt_typ: pc.require_at_jwt_typ,
+            required_claims: pc.required_claims.clone(),
+            claim_rules: pc.claim_rules.clone(),
+            clock_skew_s: pc.clock_skew_s,
+            resolver: pc.resolver,
+            introspection,
+        });
+    }
+    Ok((providers, introspector))
+}

@@ -1,0 +1,162 @@
+//! The stateless JWT resolver: a JWS of a configured issuer, verified here
+//! with the provider's keys (Envoy jwt_authn's authenticator + verifier),
+//! with the per-worker verified-token cache in front.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::claims;
+use super::keys::{KeyLookup, KeyManager};
+use super::token_cache::{TokenCache, Verified};
+use super::Resolution;
+use crate::core::config::FilterConfig;
+use crate::core::error::{ClaimError, Rejection, TokenError};
+use crate::core::events::{Event, Metric};
+use crate::core::jose::jws;
+use crate::core::jose::verify::Verifier;
+use crate::core::util::time::UnixMillis;
+
+/// Most keys tried for one token that has no `kid`.
+const MAX_KEY_TRIES: usize = 4;
+
+/// One worker's JWT state: key sets, verified tokens, the signature backend.
+#[derive(Debug)]
+pub struct JwtResolver {
+    /// Key sets of every provider.
+    pub keys: KeyManager,
+    /// Verified tokens.
+    pub cache: TokenCache,
+    verifier: Verifier,
+}
+
+impl JwtResolver {
+    /// State for `cfg`, verifying with `verifier`.
+    pub fn new(cfg: &FilterConfig, worker_id: &str, verifier: Verifier) -> JwtResolver {
+        JwtResolver {
+            keys: KeyManager::new(cfg, worker_id),
+            cache: TokenCache::new(cfg.raw.cache.max_entries),
+            verifier,
+        }
+    }
+
+    /// Forget cached tokens of providers whose key set changed.
+    pub fn keys_changed(&mut self, changed: &[usize]) {
+        for &i in changed {
+            self.cache.forget_provider(i);
+        }
+    }
+
+    /// A cached verified token (claims re-checked against `now`), if any.
+    pub fn cached(
+        &mut self,
+        cfg: &FilterConfig,
+        token: &str,
+        digest: &[u8; 32],
+        now: UnixMillis,
+        events: &mut Vec<Event>,
+    ) -> Option<Resolution> {
+        if cfg.raw.cache.max_entries == 0 {
+            return None;
+        }
+        let v = self.cache.get(digest, now)?;
+        events.push(Event::Metric(Metric::CacheHit));
+        let p = &cfg.providers[v.provider];
+        Some(match claims::check(p, &v.claims, now) {
+            Ok(()) => Resolution::Verified(v, payload_part(token)),
+            Err(e) => Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e))),
+        })
+    }
+
+    fn may_hold(cfg: &FilterConfig, held_since: Option<UnixMillis>, now: UnixMillis) -> bool {
+        let since = held_since.unwrap_or(now);
+        now.since(since) < cfg.raw.key_fetch.initial_wait_ms
+    }
+
+    /// Verify `token` in full (the cache was consulted).
+    pub fn resolve(
+        &mut self,
+        cfg: &FilterConfig,
+        token: &str,
+        digest: &[u8; 32],
+        held_since: Option<UnixMillis>,
+        now: UnixMillis,
+        events: &mut Vec<Event>,
+    ) -> Resolution {
+        // Count a held request once, not at every re-evaluation.
+        if cfg.raw.cache.max_entries > 0 && held_since.is_none() {
+            events.push(Event::Metric(Metric::CacheMiss));
+        }
+        let bad = |e: TokenError| Resolution::Rejected(Rejection::InvalidToken(e));
+        let jws = match jws::parse(token) {
+            Ok(j) => j,
+            Err(e) => return bad(TokenError::Jose(e)),
+        };
+        let Some(idx) = jws
+            .claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .and_then(|iss| cfg.providers.iter().position(|p| p.issuer == iss))
+        else {
+            return bad(TokenError::UntrustedIssuer);
+        };
+        let provider = &cfg.providers[idx];
+        let alg = jws.header.alg;
+        if !provider.algorithms.contains(&alg) {
+            return bad(TokenError::DisallowedAlg);
+        }
+        if provider.require_at_jwt_typ && !jws::is_at_jwt_typ(jws.header.typ.as_deref()) {
+            return bad(TokenError::WrongTyp);
+        }
+        let set = match self.keys.lookup(idx) {
+            KeyLookup::Ready(set) => set,
+            KeyLookup::Loading if Self::may_hold(cfg, held_since, now) => {
+                return Resolution::Pending
+            }
+            KeyLookup::Loading | KeyLookup::Unavailable => {
+                return Resolution::Rejected(Rejection::KeysUnavailable)
+            }
+        };
+        let kid = jws.header.kid.as_deref();
+        if let Some(k) = kid {
+            if !set.has_kid(k) {
+                let hold = Self::may_hold(cfg, held_since, now);
+                if hold && self.keys.request_refetch(idx, now) {
+                    return Resolution::Pending;
+                }
+                return bad(TokenError::UnknownKid);
+            }
+        }
+        let candidates: Vec<_> = set.candidates(alg, kid).take(MAX_KEY_TRIES).collect();
+        if candidates.is_empty() {
+            return bad(if kid.is_some() {
+                TokenError::AlgKeyMismatch
+            } else {
+                TokenError::NoMatchingKey
+            });
+        }
+        if !candidates.iter().any(|k| {
+            self.verifier
+                .verify(alg, &k.material, jws.signing_input, &jws.signature)
+        }) {
+            return bad(TokenError::BadSignature);
+        }
+        if let Err(e) = claims::check(provider, &jws.claims, now) {
+            return bad(TokenError::Claims(e));
+        }
+        let Some(exp) = claims::exp_ms(&jws.claims) else {
+            return bad(TokenError::Claims(ClaimError::MissingExp));
+        };
+        let v = Verified {
+            provider: idx,
+            claims: Arc::new(jws.claims),
+            exp,
+        };
+        self.cache.insert(*digest, v.clone(), now);
+        Resolution::Verified(v, Some(jws.payload_b64.to_owned()))
+    }
+}
+
+fn payload_part(token: &str) -> Option<String> {
+    token.split('.').nth(1).map(str::to_owned)
+}

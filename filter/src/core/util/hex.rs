@@ -1,0 +1,29 @@
+//! Lowercase hex, the one encoder for digests, shared-data key ids and
+//! worker ids.
+
+use std::fmt::Write;
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Hex of the first `n` bytes of SHA-256(`text`): a short, stable id for
+/// shared-data keys (what makes two records interchangeable).
+pub fn sha256_id(text: &str, n: usize) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(text.as_bytes())[..n])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lowercase_two_digits_per_byte() {
+        assert_eq!(super::hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(super::hex(&[]), "");
+    }
+}
