@@ -22,8 +22,9 @@ use tracing::{debug, info, warn};
 use crate::admin::{self, Lifecycle, State};
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
+use crate::proxy::limits::ConnectionGate;
 use crate::proxy::upstream_pool::UpstreamPools;
-use crate::proxy::worker_thread::{self, Accepted, WorkerShared};
+use crate::proxy::worker_thread::{self, Accepted, ListenerShared, WorkerShared};
 use crate::runtime::{Runtime, RuntimeError};
 
 /// Why a server did not start.
@@ -81,7 +82,11 @@ impl Server {
                 Some(tls) => Some(TlsAcceptor::from(crate::proxy::tls::server_config(tls, i)?)),
                 None => None,
             };
-            listeners_tls.push((listener.name.clone(), acceptor));
+            listeners_tls.push(ListenerShared {
+                name: listener.name.clone(),
+                tls: acceptor,
+                limits: listener.limits.clone(),
+            });
         }
 
         // Bind everything first: a busy port fails fast, before compiling.
@@ -95,8 +100,13 @@ impl Server {
                 })
         };
         let mut listeners = Vec::new();
+        let mut gates = Vec::new();
         for (i, listener) in config.listeners.iter().enumerate() {
             listeners.push(bind(format!("listeners[{i}]"), listener.address)?);
+            gates.push((
+                listener.name.clone(),
+                ConnectionGate::new(listener.limits.max_connections),
+            ));
         }
         let admin = match &config.admin {
             Some(admin) => Some(bind("admin".into(), admin.address)?),
@@ -139,7 +149,7 @@ impl Server {
             .name("oauth-host-control".into())
             .spawn(move || {
                 control(
-                    listeners,
+                    listeners.into_iter().zip(gates).collect(),
                     admin,
                     go_rx,
                     control_state,
@@ -180,7 +190,7 @@ async fn start_workers(
     config: &Config,
     handle: &mut ServerHandle,
     pools: Arc<UpstreamPools>,
-    listeners: Vec<(String, Option<TlsAcceptor>)>,
+    listeners: Vec<ListenerShared>,
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<mpsc::UnboundedSender<Accepted>>, StartError> {
@@ -242,7 +252,7 @@ async fn start_workers(
 /// The control thread: admin listener from the start, acceptors once the
 /// workers are up (`go`).
 fn control(
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(std::net::TcpListener, (String, ConnectionGate))>,
     admin: Option<std::net::TcpListener>,
     go: oneshot::Receiver<Vec<mpsc::UnboundedSender<Accepted>>>,
     state: Arc<State>,
@@ -265,7 +275,7 @@ fn control(
             Ok(admin) => Some(tokio::spawn(admin::serve(
                 admin,
                 state.clone(),
-                metrics,
+                metrics.clone(),
                 admin_stop,
             ))),
             Err(e) => {
@@ -281,7 +291,7 @@ fn control(
             let workers = Arc::new(workers);
             let next = Arc::new(AtomicUsize::new(0));
             let mut acceptors = Vec::new();
-            for (index, listener) in listeners.into_iter().enumerate() {
+            for (index, (listener, gate)) in listeners.into_iter().enumerate() {
                 let listener = match TcpListener::from_std(listener) {
                     Ok(listener) => listener,
                     Err(e) => {
@@ -290,8 +300,12 @@ fn control(
                     }
                 };
                 acceptors.push(tokio::spawn(accept(
-                    index,
-                    listener,
+                    Acceptor {
+                        index,
+                        listener,
+                        gate,
+                        metrics: metrics.clone(),
+                    },
                     workers.clone(),
                     next.clone(),
                     stop.clone(),
@@ -310,13 +324,27 @@ fn control(
     });
 }
 
-async fn accept(
+/// One listener's accept loop state.
+struct Acceptor {
     index: usize,
     listener: TcpListener,
+    /// The listener's name and its connection count.
+    gate: (String, ConnectionGate),
+    metrics: Arc<Metrics>,
+}
+
+async fn accept(
+    acceptor: Acceptor,
     workers: Arc<Vec<mpsc::UnboundedSender<Accepted>>>,
     next: Arc<AtomicUsize>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Acceptor {
+        index,
+        listener,
+        gate: (name, gate),
+        metrics,
+    } = acceptor;
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -324,6 +352,18 @@ async fn accept(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(permit) = gate.try_enter() else {
+                    // Over max_connections: close at once (the socket is
+                    // dropped here), count it, keep accepting.
+                    debug!(listener = index, %peer, open = gate.open(), "connection limit reached");
+                    metrics.inc_counter(
+                        "oauth_host_downstream_connections_rejected_total",
+                        &[("listener", &name)],
+                        1,
+                    );
+                    drop(stream);
+                    continue;
+                };
                 let stream = match stream.into_std() {
                     Ok(stream) => stream,
                     Err(e) => {
@@ -337,6 +377,7 @@ async fn accept(
                         stream,
                         listener: index,
                         peer,
+                        permit,
                     })
                     .is_err()
                 {

@@ -544,6 +544,20 @@ impl Conn {
         }
     }
 
+    /// Another handle on the same HTTP/2 connection: requests sent through
+    /// each run concurrently as separate streams. `None` for HTTP/1.1.
+    pub fn h2_clone(&self) -> Option<Conn> {
+        match &self.sender {
+            Sender::H2(sender) => Some(Conn {
+                local: self.local,
+                sender: Sender::H2(sender.clone()),
+                authority: self.authority.clone(),
+                scheme: self.scheme,
+            }),
+            Sender::H1(_) => None,
+        }
+    }
+
     /// `GET path` with extra headers.
     pub async fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> Result<Reply, String> {
         self.send("GET", path, headers, Bytes::new()).await

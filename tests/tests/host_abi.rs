@@ -640,7 +640,7 @@ async fn fail_open_forwards_unfiltered_after_a_crash() {
     let dir = TempDir::new("abi-fail-open");
     let host = Setup {
         upstream: &echo.url(),
-        plugin: "    fail_open: true",
+        plugin: "    danger_fail_open: true",
         ..Default::default()
     }
     .start(&dir)

@@ -1,9 +1,8 @@
-//! Header and trailer maps: the wire codec (pure) and the
-//! `proxy_*_header_map_*` host functions.
+//! Header and trailer maps: the `proxy_*_header_map_*` host functions.
 //!
-//! Wire format: `u32` LE pair count; for each pair `u32` LE key length and
-//! value length; then each key and value followed by a NUL byte.
+//! The wire format is `abi_wire::header_map`, shared with the filter.
 
+use abi_wire::header_map;
 use wasmtime::{Caller, Linker};
 
 use super::memory::{read_bytes, return_bytes, tri, HostResult};
@@ -63,65 +62,18 @@ impl HeaderList {
     }
 }
 
-/// Serializes pairs into the proxy-wasm map format.
-pub fn encode_map(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    let size = 4 + pairs
-        .iter()
-        .map(|(k, v)| 10 + k.len() + v.len())
-        .sum::<usize>();
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
-    for (k, v) in pairs {
-        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-    }
-    for (k, v) in pairs {
-        out.extend_from_slice(k);
-        out.push(0);
-        out.extend_from_slice(v);
-        out.push(0);
-    }
-    out
-}
-
-/// Parses the proxy-wasm map format. An empty input is an empty map.
-/// Truncated or inconsistent input is refused.
+/// Parses the proxy-wasm map format ([`abi_wire::header_map::decode`])
+/// into owned pairs. An empty input is an empty map; truncated or
+/// inconsistent input is `ParseFailure`.
 pub fn decode_map(bytes: &[u8]) -> Result<Pairs, Status> {
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let read_u32 = |at: usize| -> Result<usize, Status> {
-        let raw = bytes.get(at..at + 4).ok_or(Status::ParseFailure)?;
-        let mut b = [0u8; 4];
-        b.copy_from_slice(raw);
-        Ok(u32::from_le_bytes(b) as usize)
-    };
-    let count = read_u32(0)?;
-    let mut data = count
-        .checked_mul(8)
-        .and_then(|n| n.checked_add(4))
-        .ok_or(Status::ParseFailure)?;
-    if data > bytes.len() {
-        return Err(Status::ParseFailure);
-    }
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let key_len = read_u32(4 + i * 8)?;
-        let value_len = read_u32(8 + i * 8)?;
-        let mut take = |len: usize| -> Result<Vec<u8>, Status> {
-            let end = data.checked_add(len).ok_or(Status::ParseFailure)?;
-            let chunk = bytes.get(data..end).ok_or(Status::ParseFailure)?.to_vec();
-            if bytes.get(end) != Some(&0) {
-                return Err(Status::ParseFailure);
-            }
-            data = end + 1;
-            Ok(chunk)
-        };
-        let key = take(key_len)?;
-        let value = take(value_len)?;
-        out.push((key, value));
-    }
-    Ok(out)
+    header_map::decode(bytes)
+        .map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .collect()
+        })
+        .ok_or(Status::ParseFailure)
 }
 
 fn map_type(raw: i32) -> Result<MapType, Status> {
@@ -138,8 +90,8 @@ fn get_pairs(
     // The SDK panics on anything but OK: a map not available here is empty.
     let bytes = caller
         .data()
-        .with_map(map, |m| encode_map(&m.0))
-        .unwrap_or_else(|_| encode_map(&[]));
+        .with_map(map, |m| header_map::encode(&m.0))
+        .unwrap_or_else(|_| header_map::encode::<&[u8], &[u8]>(&[]));
     return_bytes(caller, &bytes, ret_ptr, ret_len)
 }
 
@@ -246,7 +198,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             };
             let size = c
                 .data()
-                .with_map(map, |m| encode_map(&m.0).len())
+                .with_map(map, |m| header_map::encode(&m.0).len())
                 .unwrap_or(4);
             Ok(match super::memory::write_u32(&mut c, ret, size as u32) {
                 Ok(()) => Status::Ok.code(),
@@ -268,41 +220,15 @@ mod tests {
     }
 
     #[test]
-    fn encodes_the_documented_layout() {
-        let bytes = encode_map(&pairs(&[("ab", "c"), (":x", "")]));
-        let mut expected = vec![2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0];
-        expected.extend_from_slice(b"ab\0c\0:x\0\0");
-        assert_eq!(bytes, expected);
-        assert_eq!(encode_map(&[]), vec![0, 0, 0, 0]);
-    }
-
-    #[test]
-    fn decode_inverts_encode() {
-        let original = pairs(&[
-            (":method", "GET"),
-            ("x-a", "1"),
-            ("x-a", "two"),
-            ("empty", ""),
-        ]);
-        assert_eq!(decode_map(&encode_map(&original)), Ok(original));
+    fn decode_maps_failures_to_parse_failure() {
+        let original = pairs(&[(":method", "GET"), ("x-a", "\u{e9}"), ("empty", "")]);
+        let bytes = header_map::encode(&original);
+        assert_eq!(decode_map(&bytes), Ok(original));
         assert_eq!(decode_map(&[]), Ok(vec![]));
-        assert_eq!(decode_map(&[0, 0, 0, 0]), Ok(vec![]));
-    }
-
-    #[test]
-    fn decode_refuses_bad_input() {
-        let good = encode_map(&pairs(&[("key", "value")]));
-        for cut in 1..good.len() {
-            assert_eq!(
-                decode_map(&good[..cut]),
-                Err(Status::ParseFailure),
-                "cut at {cut}"
-            );
-        }
-        let mut no_nul = good.clone();
-        let last = no_nul.len() - 1;
-        no_nul[last] = b'x';
-        assert_eq!(decode_map(&no_nul), Err(Status::ParseFailure));
+        assert_eq!(
+            decode_map(&bytes[..bytes.len() - 1]),
+            Err(Status::ParseFailure)
+        );
         assert_eq!(decode_map(&[255, 255, 255, 255]), Err(Status::ParseFailure));
     }
 

@@ -29,6 +29,13 @@ fn memory(caller: &mut Caller<'_, HostState>) -> Result<Memory, Status> {
     }
 }
 
+/// Size of the guest's linear memory in bytes: the bound for any buffer
+/// sized by a guest-supplied length.
+pub(crate) fn memory_size(caller: &mut Caller<'_, HostState>) -> Result<usize, Status> {
+    let mem = memory(caller)?;
+    Ok(mem.data_size(&*caller))
+}
+
 /// Copies `len` bytes at `ptr` out of guest memory.
 pub(crate) fn read_bytes(
     caller: &mut Caller<'_, HostState>,

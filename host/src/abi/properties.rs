@@ -8,9 +8,10 @@
 
 use std::time::UNIX_EPOCH;
 
+use abi_wire::header_map;
 use wasmtime::{Caller, Linker};
 
-use super::headers::{encode_map, HeaderList};
+use super::headers::HeaderList;
 use super::memory::{read_bytes, return_bytes, tri, HostResult};
 use super::Status;
 use crate::runtime::state::{HttpData, Phase};
@@ -47,7 +48,7 @@ fn headers_without_pseudo(h: &HeaderList) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 fn header_lookup(h: &HeaderList, rest: &[String]) -> Option<Vec<u8>> {
     match rest {
-        [] => Some(encode_map(&headers_without_pseudo(h))),
+        [] => Some(header_map::encode(&headers_without_pseudo(h))),
         [name] => h.get(name.as_bytes()).map(<[u8]>::to_vec),
         _ => None,
     }
@@ -112,7 +113,7 @@ pub(crate) fn lookup(
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             header_lookup(&http.response_headers, &rest)
         }
-        ["response", "trailers"] => Some(encode_map(&http.response_trailers.0)),
+        ["response", "trailers"] => Some(header_map::encode(&http.response_trailers.0)),
         ["source", "address"] => Some(string(conn.source.to_string())),
         ["source", "port"] => Some(int(u64::from(conn.source.port()))),
         ["destination", "address"] => Some(string(conn.destination.to_string())),
@@ -138,8 +139,7 @@ pub(crate) fn lookup(
 /// Lowercase hex of the SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(data);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    abi_wire::hex::lower(&sha2::Sha256::digest(data))
 }
 
 fn get_property(

@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use abi_wire::verify_signature::{self, encode_result, Arguments};
 use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
@@ -26,7 +27,7 @@ use super::foreign::{ForeignFunction, ForeignFunctions};
 use super::Status;
 
 /// The name modules call.
-pub const NAME: &str = "verify_signature";
+pub const NAME: &str = verify_signature::NAME;
 
 /// Adds `verify_signature` to `functions`.
 pub fn register(functions: &mut ForeignFunctions) {
@@ -34,19 +35,9 @@ pub fn register(functions: &mut ForeignFunctions) {
     functions.register(NAME, f);
 }
 
-/// Decoded arguments.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Arguments<'a> {
-    hash: &'a [u8],
-    public_key: &'a [u8],
-    public_key_pem: &'a [u8],
-    signature: &'a [u8],
-    text: &'a [u8],
-}
-
 /// The function body: protobuf in, protobuf out.
 pub fn call(args: &[u8]) -> Result<Vec<u8>, Status> {
-    let args = decode(args).ok_or(Status::BadArgument)?;
+    let args = Arguments::decode(args).ok_or(Status::BadArgument)?;
     if args.public_key.is_empty() || !args.public_key_pem.is_empty() {
         return Err(Status::BadArgument);
     }
@@ -95,80 +86,21 @@ pub fn call(args: &[u8]) -> Result<Vec<u8>, Status> {
     Ok(encode_result(outcome))
 }
 
-fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
-/// Decodes `VerifySignatureArguments`; unknown fields are skipped, a
-/// truncated or mistyped field is `None`.
-fn decode(mut bytes: &[u8]) -> Option<Arguments<'_>> {
-    let mut out = Arguments::default();
-    while !bytes.is_empty() {
-        let (key, rest) = varint(bytes)?;
-        match key & 7 {
-            0 => bytes = varint(rest)?.1,
-            2 => {
-                let (len, rest) = varint(rest)?;
-                let len = usize::try_from(len).ok()?;
-                let value = rest.get(..len)?;
-                bytes = &rest[len..];
-                match key >> 3 {
-                    1 => out.hash = value,
-                    2 => out.public_key = value,
-                    3 => out.signature = value,
-                    4 => out.text = value,
-                    5 => out.public_key_pem = value,
-                    _ => {}
-                }
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-fn encode_result(outcome: Result<(), &str>) -> Vec<u8> {
-    match outcome {
-        Ok(()) => vec![0x08, 0x01],
-        Err(reason) => {
-            let mut out = vec![0x12, reason.len() as u8];
-            out.extend_from_slice(reason.as_bytes());
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ring::rand::SystemRandom;
     use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 
-    fn field(out: &mut Vec<u8>, number: u8, value: &[u8]) {
-        out.push(number << 3 | 2);
-        let mut len = value.len();
-        while len >= 0x80 {
-            out.push((len as u8) | 0x80);
-            len >>= 7;
-        }
-        out.push(len as u8);
-        out.extend_from_slice(value);
-    }
-
     fn args(hash: &str, spki: &[u8], sig: &[u8], text: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        field(&mut out, 1, hash.as_bytes());
-        field(&mut out, 2, spki);
-        field(&mut out, 3, sig);
-        field(&mut out, 4, text);
-        out
+        Arguments {
+            hash: hash.as_bytes(),
+            public_key: spki,
+            signature: sig,
+            text,
+            public_key_pem: b"",
+        }
+        .encode()
     }
 
     #[test]
@@ -208,7 +140,7 @@ mod tests {
         );
         assert_eq!(call(&[0x0a, 0x05, b's']), Err(Status::BadArgument));
         let mut with_pem = args("sha256", &spki, sig, b"a.b");
-        field(&mut with_pem, 5, b"-----BEGIN PUBLIC KEY-----");
+        abi_wire::protobuf::put_bytes(&mut with_pem, 5, b"-----BEGIN PUBLIC KEY-----");
         assert_eq!(call(&with_pem), Err(Status::BadArgument));
     }
 

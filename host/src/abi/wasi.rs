@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use wasmtime::{Caller, Linker};
 
-use super::memory::{read_bytes, write_bytes, write_u32, write_u64};
+use super::memory::{memory_size, read_bytes, write_bytes, write_u32, write_u64};
 use crate::runtime::state::HostState;
 use crate::runtime::LogLevel;
 
@@ -52,11 +52,17 @@ fn fd_write(
     if fd != 1 && fd != 2 {
         return Err(errno::BADF);
     }
+    // Every iovec may point at the same region: bound the total by the
+    // guest's memory size, not by what the iovecs claim.
+    let limit = fault(memory_size(caller))?;
     let mut data = Vec::new();
     for i in 0..iovs_len.max(0) {
-        let iov = fault(read_bytes(caller, iovs.wrapping_add(i * 8), 8))?;
+        let iov = fault(read_bytes(caller, iovs.wrapping_add(i.wrapping_mul(8)), 8))?;
         let ptr = i32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]);
         let len = i32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
+        if data.len().saturating_add(len as u32 as usize) > limit {
+            return Err(errno::FAULT);
+        }
         data.extend(fault(read_bytes(caller, ptr, len))?);
     }
     let spec = caller.data().spec();
@@ -89,7 +95,13 @@ fn clock_time_get(caller: &mut Caller<'_, HostState>, id: i32, ret: i32) -> Resu
 }
 
 fn random_get(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Result<(), i32> {
-    let mut buf = vec![0u8; len as u32 as usize];
+    // The length is the guest's: check the target range against its memory
+    // before allocating anything of that size.
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    if start.saturating_add(len) > fault(memory_size(caller))? {
+        return Err(errno::FAULT);
+    }
+    let mut buf = vec![0u8; len];
     getrandom::getrandom(&mut buf).map_err(|_| errno::IO)?;
     fault(write_bytes(caller, ptr, &buf))
 }

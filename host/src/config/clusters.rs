@@ -29,6 +29,13 @@ pub struct ClusterConfig {
         deserialize_with = "units::duration"
     )]
     pub request_timeout: Duration,
+    /// Largest answer body of a `proxy_http_call` to this cluster (default
+    /// 1MiB); a larger answer fails the callout as a broken upstream would.
+    #[serde(
+        default = "default_max_callout_response_bytes",
+        deserialize_with = "units::size"
+    )]
+    pub max_callout_response_bytes: u64,
     /// Speak HTTP/2 with prior knowledge to an `http://` upstream (h2c).
     /// Over `https://` HTTP/2 is negotiated with ALPN.
     #[serde(default)]
@@ -40,6 +47,10 @@ pub struct ClusterConfig {
 
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(5)
+}
+
+fn default_max_callout_response_bytes() -> u64 {
+    1 << 20
 }
 
 fn default_request_timeout() -> Duration {

@@ -25,8 +25,9 @@ use serde::Deserialize;
 
 pub use admin_listener::AdminConfig;
 pub use clusters::{ClusterAddress, ClusterConfig, ClusterTls};
-pub use listeners::{ClientCertificateMode, ListenerConfig, ListenerTls};
+pub use listeners::{ClientCertificateMode, ListenerConfig, ListenerLimits, ListenerTls};
 pub use plugins::{parse_log_level, FilterConfig, Limits};
+pub(crate) use plugins::{Redacted, RedactedEnv};
 pub use routes::RouteConfig;
 pub use units::{parse_duration, parse_size};
 

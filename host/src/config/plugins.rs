@@ -13,8 +13,9 @@ use super::parse::require_file;
 use super::{units, Config, ConfigError};
 use crate::runtime::{LogLevel, PluginSpec};
 
-/// One wasm plugin of the filter chain.
-#[derive(Debug, Clone, Deserialize)]
+/// One wasm plugin of the filter chain. Its `Debug` shows the names of the
+/// `environment` variables, not their values (they may be secrets).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     /// Plugin name (`plugin_name`, logs, metrics). Unique in the chain.
@@ -24,9 +25,11 @@ pub struct FilterConfig {
     /// Root context id (default empty).
     #[serde(default)]
     pub root_id: String,
-    /// VM id (default empty); shared data and queues are scoped by it.
+    /// VM id (default: the plugin's `name`); shared data and queues are
+    /// scoped by it, so plugins share them only when configured with the
+    /// same `vm_id`.
     #[serde(default)]
-    pub vm_id: String,
+    pub vm_id: Option<String>,
     /// Plugin configuration inline: a string is passed as is, any other
     /// value as its JSON serialisation.
     #[serde(default)]
@@ -37,9 +40,15 @@ pub struct FilterConfig {
     /// VM configuration inline (string as is, other values as JSON).
     #[serde(default)]
     pub vm_configuration: Option<serde_yaml::Value>,
-    /// On a crash, let the request go on unfiltered instead of answering 500.
+    /// On a crash, let the request go on unfiltered instead of answering
+    /// 500. Dangerous for an authorization filter: the request then reaches
+    /// the upstream unchecked.
     #[serde(default)]
-    pub fail_open: bool,
+    pub danger_fail_open: bool,
+    /// The old name of `danger_fail_open`, refused with an error naming the
+    /// new one.
+    #[serde(default, rename = "fail_open", skip_serializing)]
+    pub(super) renamed_fail_open: Option<serde_yaml::Value>,
     /// Environment variables visible to the module through WASI.
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
@@ -49,6 +58,50 @@ pub struct FilterConfig {
     /// Module log level (default `info`): `trace|debug|info|warn|error|critical`.
     #[serde(default = "default_log_level", deserialize_with = "log_level")]
     pub log_level: LogLevel,
+}
+
+impl std::fmt::Debug for FilterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterConfig")
+            .field("name", &self.name)
+            .field("module", &self.module)
+            .field("root_id", &self.root_id)
+            .field("vm_id", &self.vm_id)
+            .field(
+                "configuration",
+                &self.configuration.as_ref().map(|_| Redacted),
+            )
+            .field("configuration_file", &self.configuration_file)
+            .field(
+                "vm_configuration",
+                &self.vm_configuration.as_ref().map(|_| Redacted),
+            )
+            .field("danger_fail_open", &self.danger_fail_open)
+            .field("environment", &RedactedEnv(self.environment.keys()))
+            .field("limits", &self.limits)
+            .field("log_level", &self.log_level)
+            .finish()
+    }
+}
+
+/// Stands for a value that may hold secrets.
+pub(crate) struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Environment variable names with their values redacted.
+pub(crate) struct RedactedEnv<I>(pub(crate) I);
+
+impl<'a, I: Iterator<Item = &'a String> + Clone> std::fmt::Debug for RedactedEnv<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.clone().map(|k| (k, Redacted)))
+            .finish()
+    }
 }
 
 fn default_log_level() -> LogLevel {
@@ -137,10 +190,10 @@ impl Config {
                     name: f.name.clone(),
                     module_path: f.module.clone(),
                     root_id: f.root_id.clone(),
-                    vm_id: f.vm_id.clone(),
+                    vm_id: f.vm_id.clone().unwrap_or_else(|| f.name.clone()),
                     configuration,
                     vm_configuration,
-                    fail_open: f.fail_open,
+                    fail_open: f.danger_fail_open,
                     environment: f.environment.clone().into_iter().collect(),
                     callback_cpu_limit: f.limits.callback_cpu,
                     max_memory_bytes,
@@ -173,6 +226,13 @@ pub(super) fn validate(filters: &[FilterConfig]) -> Result<(), ConfigError> {
             return Err(ConfigError::new(
                 field("name"),
                 format!("duplicate plugin name `{}`", filter.name),
+            ));
+        }
+        if filter.renamed_fail_open.is_some() {
+            return Err(ConfigError::new(
+                field("fail_open"),
+                "renamed to danger_fail_open (after a crash the request reaches the upstream \
+                 unfiltered); set danger_fail_open instead",
             ));
         }
         require_file(&filter.module, &field("module"))?;

@@ -101,7 +101,7 @@ filters:
     vm_id: vm
     configuration: { audience: api, scopes: [read, write] }
     vm_configuration: plain text
-    fail_open: true
+    danger_fail_open: true
     environment: { A: "1" }
     limits: { callback_cpu: 100ms, max_memory: 16MiB }
     log_level: debug
@@ -137,6 +137,12 @@ filters:
     assert_eq!(specs[0].max_memory_bytes, 16 << 20);
     assert_eq!(specs[0].log_level, LogLevel::Debug);
     assert!(specs[0].fail_open);
+    assert_eq!(specs[0].vm_id, "vm");
+    assert_eq!(
+        specs[1].vm_id, "second",
+        "vm_id defaults to the plugin name"
+    );
+    assert!(!specs[1].fail_open);
     assert_eq!(&specs[1].configuration[..], b"x");
     assert_eq!(specs[1].log_level, LogLevel::Info);
     assert!(specs[1].vm_configuration.is_empty());
@@ -328,4 +334,26 @@ fn documented_example_parses() {
         specs[0].environment,
         vec![("RUST_BACKTRACE".into(), "0".into())]
     );
+}
+
+#[test]
+fn fail_open_is_renamed_and_debug_redacts_secrets() {
+    let dir = Dir::new("renamed");
+    let text =
+        format!("{BASE}filters:\n  - name: a\n    module: filter.wasm\n    fail_open: true\n");
+    let error = parse(&dir, &text).unwrap_err();
+    assert!(error.starts_with("filters[0].fail_open: "), "{error}");
+    assert!(error.contains("danger_fail_open"), "{error}");
+    let text = format!(
+        "{BASE}filters:\n  - name: a\n    module: filter.wasm\n    \
+         environment: {{ CLIENT_SECRET: s3cr3t-value }}\n    vm_configuration: hush-hush\n"
+    );
+    let config = parse(&dir, &text).unwrap();
+    let specs = config.plugin_specs().unwrap();
+    assert_eq!(specs[0].vm_id, "a");
+    for debug in [format!("{config:?}"), format!("{:?}", specs[0])] {
+        assert!(debug.contains("CLIENT_SECRET"), "{debug}");
+        assert!(!debug.contains("s3cr3t-value"), "{debug}");
+        assert!(!debug.contains("hush-hush"), "{debug}");
+    }
 }

@@ -22,9 +22,12 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::forwarding_headers;
+use super::limits::{IdleTracker, InFlight};
 use super::proxy_error::{ProxyError, TEXT_PLAIN_UTF8};
 use super::worker_thread::{Accepted, Worker};
-use crate::runtime::{fixed_response, Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict};
+use crate::runtime::{
+    fixed_response, timeout_body, Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict,
+};
 
 /// Process-unique connection ids (`connection.id`).
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -54,6 +57,7 @@ impl Worker {
             stream,
             listener,
             peer,
+            permit: _permit,
         } = accepted;
         let local = stream.local_addr().unwrap_or(peer);
         let tcp = match stream
@@ -67,10 +71,11 @@ impl Worker {
             }
         };
         let _ = tcp.set_nodelay(true);
-        let (listener_name, tls) = &self.shared.listeners[listener];
+        let listener_shared = &self.shared.listeners[listener];
+        let tls = &listener_shared.tls;
         self.shared.metrics.inc_counter(
             "oauth_host_downstream_connections_total",
-            &[("listener", listener_name)],
+            &[("listener", &listener_shared.name)],
             1,
         );
         let mut info = ConnectionInfo {
@@ -81,7 +86,7 @@ impl Worker {
         };
         match tls {
             None => {
-                self.serve_http(TokioIo::new(tcp), Arc::new(info), shutdown)
+                self.serve_http(TokioIo::new(tcp), Arc::new(info), listener, shutdown)
                     .await
             }
             Some(acceptor) => {
@@ -98,7 +103,7 @@ impl Worker {
                         }
                     };
                 info.tls = Some(super::tls::session_info(stream.get_ref().1));
-                self.serve_http(TokioIo::new(stream), Arc::new(info), shutdown)
+                self.serve_http(TokioIo::new(stream), Arc::new(info), listener, shutdown)
                     .await
             }
         }
@@ -108,27 +113,57 @@ impl Worker {
         self: Rc<Self>,
         io: I,
         info: Arc<ConnectionInfo>,
+        listener: usize,
         mut shutdown: watch::Receiver<bool>,
     ) where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
     {
         let worker = self.clone();
         let connection = info.clone();
+        let idle = IdleTracker::new();
+        let tracker = idle.clone();
         let service = service_fn(move |request| {
             let worker = worker.clone();
             let connection = connection.clone();
-            async move { Ok::<_, Infallible>(worker.handle(request, connection).await) }
+            let in_flight = tracker.begin();
+            async move {
+                let mut response = worker.handle(request, connection, listener).await;
+                response.body_mut().in_flight = Some(in_flight);
+                Ok::<_, Infallible>(response)
+            }
         });
+        let limits = &self.shared.listeners[listener].limits;
         let mut builder = auto::Builder::new(LocalExec);
-        builder.http1().timer(TokioTimer::new());
-        builder.http2().timer(TokioTimer::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(usize::try_from(limits.max_header_bytes).unwrap_or(usize::MAX))
+            .max_headers(limits.max_headers);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .max_concurrent_streams(limits.h2_max_concurrent_streams)
+            .max_pending_accept_reset_streams(limits.h2_max_pending_accept_reset_streams)
+            .max_local_error_reset_streams(limits.h2_max_local_error_reset_streams);
+        let idle_timeout = limits.idle_timeout;
         let connection = builder.serve_connection(io, service);
         tokio::pin!(connection);
-        let result = tokio::select! {
-            result = connection.as_mut() => result,
-            _ = shutdown.wait_for(|stop| *stop) => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
+        let result = loop {
+            tokio::select! {
+                result = connection.as_mut() => break result,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    break connection.await;
+                }
+                _ = tokio::time::sleep_until(idle.deadline(idle_timeout)) => {
+                    if idle.expired(idle_timeout) {
+                        debug!(worker = self.index, connection = info.id, "idle timeout");
+                        connection.as_mut().graceful_shutdown();
+                        break connection.await;
+                    }
+                }
             }
         };
         if let Err(e) = result {
@@ -145,7 +180,9 @@ impl Worker {
         self: Rc<Self>,
         request: http::Request<hyper::body::Incoming>,
         connection: Arc<ConnectionInfo>,
+        listener: usize,
     ) -> http::Response<ResponseBody> {
+        let limits = &self.shared.listeners[listener].limits;
         let started = std::time::Instant::now();
         let (mut parts, body) = request.into_parts();
         if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
@@ -158,6 +195,7 @@ impl Worker {
             return response.map(|body| ResponseBody {
                 inner: body,
                 _stream: None,
+                in_flight: None,
             });
         }
         forwarding_headers::ensure_host(&mut parts.headers, &parts.uri);
@@ -170,14 +208,18 @@ impl Worker {
         let request_id = forwarding_headers::ensure_request_id(&mut parts.headers);
         // The query string may carry credentials: only the path is logged.
         let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
-        let body = body.map_err(|e| Box::new(e) as BoxError).boxed_unsync();
+        let body = timeout_body(
+            body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+            limits.request_body_timeout,
+        );
         let request = http::Request::from_parts(parts, body);
+        let max_held = usize::try_from(limits.max_buffered_body_bytes).unwrap_or(usize::MAX);
 
         let connection_id = connection.id;
         let (response, stream) = match &self.chain {
             None => (self.forward(request).await, None),
             Some(chain) => {
-                let mut stream = chain.new_stream(connection);
+                let mut stream = chain.new_stream_limited(connection, max_held);
                 let response = match stream.on_request(request).await {
                     RequestVerdict::Respond(response) => response,
                     RequestVerdict::Forward(request) => {
@@ -216,6 +258,7 @@ impl Worker {
         response.map(|body| ResponseBody {
             inner: body,
             _stream: stream,
+            in_flight: None,
         })
     }
 
@@ -274,6 +317,8 @@ impl Worker {
 pub struct ResponseBody {
     inner: Body,
     _stream: Option<Box<HttpStream>>,
+    /// The request counts as in flight (not idle) until this is dropped.
+    in_flight: Option<InFlight>,
 }
 
 impl http_body::Body for ResponseBody {

@@ -98,7 +98,7 @@ fn random_16() -> [u8; 16] {
 pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = crate::proxy::tls::hex(&bytes);
+    let hex = abi_wire::hex::lower(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

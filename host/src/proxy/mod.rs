@@ -7,10 +7,12 @@
 //! [`forwarding_headers`] (host, hop-by-hop, `x-forwarded-*`,
 //! `x-request-id`) → `on_request` → route → [`upstream_pool`] →
 //! `on_response` → client. [`proxy_error`] maps the proxy's own failures to
-//! responses; [`tls`] loads certificates and builds rustls configs.
+//! responses; [`tls`] loads certificates and builds rustls configs;
+//! [`limits`] counts connections per listener and tracks idle connections.
 
 pub mod connection;
 pub mod forwarding_headers;
+pub mod limits;
 pub mod proxy_error;
 pub mod tls;
 pub mod upstream_pool;

@@ -259,7 +259,7 @@ fn rfc2253(name: &x509_parser::x509::X509Name<'_>) -> String {
                             let mut der = vec![u8::try_from(tag).unwrap_or(0x04)];
                             der.extend(der_length(data.len()));
                             der.extend_from_slice(data);
-                            format!("{oid}=#{}", hex(&der))
+                            format!("{oid}=#{}", abi_wire::hex::lower(&der))
                         }
                     }
                 })
@@ -315,11 +315,6 @@ pub fn escape_rfc2253(value: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::{PathAndQuery, Uri};
+use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
@@ -42,6 +43,8 @@ pub struct UpstreamCluster {
     authority: http::uri::Authority,
     request_timeout: Duration,
     http2: bool,
+    /// Largest callout answer body read (`max_callout_response_bytes`).
+    max_callout_response: usize,
     client: Client<Connector, Body>,
 }
 
@@ -145,16 +148,33 @@ impl CalloutClient for UpstreamPools {
         };
         Box::pin(async move {
             let request = request.map(full_body);
+            let limit = cluster.max_callout_response;
             let exchange = async {
                 let response = cluster.send(request).await.map_err(|e| match e {
                     ProxyError::Timeout => CalloutError::Timeout,
                     other => CalloutError::Connect(other.to_string()),
                 })?;
                 let (parts, body) = response.into_parts();
-                let body = body
+                let too_large = || {
+                    CalloutError::Connect(format!(
+                        "answer body larger than max_callout_response_bytes ({limit})"
+                    ))
+                };
+                // Refuse a declared length over the cap before reading, and
+                // never buffer more than the cap of an undeclared one.
+                if body.size_hint().lower() > limit as u64 {
+                    return Err(too_large());
+                }
+                let body = http_body_util::Limited::new(body, limit)
                     .collect()
                     .await
-                    .map_err(|e| CalloutError::Connect(format!("reading the body: {e}")))?
+                    .map_err(|e| {
+                        if e.is::<http_body_util::LengthLimitError>() {
+                            too_large()
+                        } else {
+                            CalloutError::Connect(format!("reading the body: {e}"))
+                        }
+                    })?
                     .to_bytes();
                 Ok(http::Response::from_parts(parts, body))
             };
@@ -207,6 +227,8 @@ impl UpstreamCluster {
             authority,
             request_timeout: config.request_timeout,
             http2: config.http2,
+            max_callout_response: usize::try_from(config.max_callout_response_bytes)
+                .unwrap_or(usize::MAX),
             client,
         })
     }

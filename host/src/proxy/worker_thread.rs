@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
+use super::limits::ConnectionPermit;
 use super::upstream_pool::{UpstreamPools, Upstreams};
-use crate::config::RouteConfig;
+use crate::config::{ListenerLimits, RouteConfig};
 use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeError, WorkerChain};
 
@@ -26,6 +27,19 @@ pub struct Accepted {
     pub listener: usize,
     /// Peer address.
     pub peer: SocketAddr,
+    /// Its place under the listener's `max_connections`, held until the
+    /// connection ends.
+    pub permit: ConnectionPermit,
+}
+
+/// What workers need of one listener.
+pub struct ListenerShared {
+    /// Name for logs and metrics.
+    pub name: String,
+    /// TLS acceptor, if the listener terminates TLS.
+    pub tls: Option<TlsAcceptor>,
+    /// Its limits.
+    pub limits: ListenerLimits,
 }
 
 /// What every worker shares (all `Send + Sync`).
@@ -36,8 +50,8 @@ pub struct WorkerShared {
     pub pools: Arc<UpstreamPools>,
     /// Routes, in order.
     pub routes: Vec<RouteConfig>,
-    /// Per listener: its TLS acceptor, if it terminates TLS, and its name.
-    pub listeners: Vec<(String, Option<TlsAcceptor>)>,
+    /// Per listener: name, TLS acceptor and limits.
+    pub listeners: Vec<ListenerShared>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Longest a drain waits for in-flight requests.

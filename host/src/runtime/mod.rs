@@ -36,7 +36,7 @@ pub(crate) mod state;
 pub(crate) mod vm;
 mod worker_tasks;
 
-pub use exchange::{fixed_response, full_body};
+pub use exchange::{fixed_response, full_body, timeout_body, BodyTimeout};
 pub use vm::{AbiVersion, CRASH_METRIC};
 
 use invoke::SlotRef;
@@ -44,14 +44,19 @@ use process_state::ProcessState;
 use state::PluginShared;
 use vm::{CompiledPlugin, PluginSlot, Vm, VmState, EPOCH_TICK};
 
+/// Default of `max_buffered_body_bytes`: body bytes a stream holds while a
+/// plugin holds its headers.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 << 10;
+
 /// Error type carried by bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Body type used on every edge between proxy layer and runtime.
 pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// Everything the runtime needs to know about one plugin of the filter chain,
-/// already validated by the config layer.
-#[derive(Debug, Clone)]
+/// already validated by the config layer. Its `Debug` leaves out the
+/// environment values and the configuration bytes (they may be secrets).
+#[derive(Clone)]
 pub struct PluginSpec {
     /// Plugin name (`plugin_name` property, log and metric labels).
     pub name: String,
@@ -75,6 +80,28 @@ pub struct PluginSpec {
     pub max_memory_bytes: usize,
     /// Level below which module log lines are dropped (`get_log_level`).
     pub log_level: LogLevel,
+}
+
+impl std::fmt::Debug for PluginSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::config::{Redacted, RedactedEnv};
+        f.debug_struct("PluginSpec")
+            .field("name", &self.name)
+            .field("module_path", &self.module_path)
+            .field("root_id", &self.root_id)
+            .field("vm_id", &self.vm_id)
+            .field("configuration", &Redacted)
+            .field("vm_configuration", &Redacted)
+            .field("fail_open", &self.fail_open)
+            .field(
+                "environment",
+                &RedactedEnv(self.environment.iter().map(|(k, _)| k)),
+            )
+            .field("callback_cpu_limit", &self.callback_cpu_limit)
+            .field("max_memory_bytes", &self.max_memory_bytes)
+            .field("log_level", &self.log_level)
+            .finish()
+    }
 }
 
 /// proxy-wasm log levels (also `get_log_level`).
@@ -354,12 +381,27 @@ impl WorkerChain {
         self.worker_id
     }
 
-    /// A new HTTP stream (one request/response exchange) through the chain.
+    /// A new HTTP stream (one request/response exchange) through the chain,
+    /// holding at most [`DEFAULT_MAX_BUFFERED_BODY_BYTES`] of body while a
+    /// plugin holds its headers.
     pub fn new_stream(self: &Rc<Self>, connection: Arc<ConnectionInfo>) -> HttpStream {
+        self.new_stream_limited(connection, DEFAULT_MAX_BUFFERED_BODY_BYTES)
+    }
+
+    /// A new HTTP stream that holds at most `max_buffered_body_bytes` of a
+    /// body while a plugin holds that direction's headers (paused waiting
+    /// for keys or an introspection answer): beyond, the source is not read
+    /// further and the request gets 413 (a response, 502).
+    pub fn new_stream_limited(
+        self: &Rc<Self>,
+        connection: Arc<ConnectionInfo>,
+        max_buffered_body_bytes: usize,
+    ) -> HttpStream {
         HttpStream {
             driver: exchange::StreamDriver::new(exchange::StreamShared::new(
                 &self.slots,
                 connection,
+                max_buffered_body_bytes,
             )),
         }
     }

@@ -3,6 +3,7 @@
 //! [`fixed_response`], the one helper every text or empty-body response of
 //! the host is built with.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -87,4 +88,65 @@ pub fn fixed_response(
         );
     }
     response
+}
+
+/// The error of a body whose next frame took longer than its timeout
+/// ([`timeout_body`]): the client stopped sending.
+#[derive(Debug, thiserror::Error)]
+#[error("no body data for {0:?}")]
+pub struct BodyTimeout(pub std::time::Duration);
+
+/// Fails `body` with [`BodyTimeout`] when its next frame takes longer than
+/// `timeout` from the moment its reader asks for it (a slow reader does not
+/// count against the sender).
+pub fn timeout_body(body: Body, timeout: std::time::Duration) -> Body {
+    TimeoutBody {
+        inner: body,
+        timeout,
+        sleep: Box::pin(tokio::time::sleep(timeout)),
+        waiting: false,
+    }
+    .boxed_unsync()
+}
+
+struct TimeoutBody {
+    inner: Body,
+    timeout: std::time::Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// A read is under way: the deadline runs.
+    waiting: bool,
+}
+
+impl http_body::Body for TimeoutBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<FrameResult>> {
+        if !self.waiting {
+            let deadline = tokio::time::Instant::now() + self.timeout;
+            self.sleep.as_mut().reset(deadline);
+            self.waiting = true;
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                self.waiting = false;
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match self.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.waiting = false;
+                    Poll::Ready(Some(Err(Box::new(BodyTimeout(self.timeout)))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }

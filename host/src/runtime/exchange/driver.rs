@@ -8,7 +8,7 @@ use std::rc::Rc;
 use http_body::Body as _;
 use tokio::sync::oneshot;
 
-use super::body::{channel_body, fixed_response};
+use super::body::{channel_body, fixed_response, BodyTimeout};
 use super::header_conversion::{all_utf8, to_header_map, version_name};
 use super::pipeline_task::{run_pipeline, Head};
 use super::stage::StreamShared;
@@ -58,6 +58,11 @@ impl StreamDriver {
                 http::StatusCode::BAD_GATEWAY,
                 "upstream body too large for the filter\n",
                 false,
+            ),
+            Interrupt::Source(e) if dir == Dir::Request && e.is::<BodyTimeout>() => error_response(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "request body timeout\n",
+                true,
             ),
             Interrupt::Source(_) if dir == Dir::Request => {
                 error_response(http::StatusCode::BAD_REQUEST, "request body error\n", true)

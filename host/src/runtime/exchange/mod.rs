@@ -30,6 +30,6 @@ mod pipeline_task;
 mod stage;
 mod stage_pipeline;
 
-pub use body::{fixed_response, full_body};
+pub use body::{fixed_response, full_body, timeout_body, BodyTimeout};
 pub(crate) use driver::StreamDriver;
 pub(crate) use stage::StreamShared;

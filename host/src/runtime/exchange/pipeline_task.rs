@@ -31,6 +31,9 @@ pub(super) async fn run_pipeline(
     let mut head_tx = Some(head_tx);
     let mut body_rx = Some(body_rx);
     let notify = p.shared.notify.clone();
+    let max_held = p.shared.max_held_body;
+    // Body bytes read while the head is undecided: all still held here.
+    let mut held: usize = 0;
     loop {
         if let Err(interrupt) = p.advance() {
             match head_tx.take() {
@@ -81,7 +84,19 @@ pub(super) async fn run_pipeline(
                 }
             }, if source_open => match frame {
                 Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => p.push_input(&data),
+                    Ok(data) => {
+                        if head_tx.is_some() {
+                            held = held.saturating_add(data.len());
+                            if held > max_held {
+                                // Stop reading: refuse rather than buffer more.
+                                if let Some(tx) = head_tx.take() {
+                                    let _ = tx.send(Head::Interrupted(Interrupt::TooLarge));
+                                }
+                                return;
+                            }
+                        }
+                        p.push_input(&data)
+                    }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
                             p.store_trailers(&trailers);

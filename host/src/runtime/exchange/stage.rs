@@ -113,10 +113,17 @@ pub(crate) struct StreamShared {
     pub(super) http: Rc<RefCell<HttpData>>,
     pub(super) notify: Rc<Notify>,
     pub(super) stages: Vec<Stage>,
+    /// Body bytes a direction may hold before its headers are decided
+    /// (`max_buffered_body_bytes`); beyond, the stream is refused.
+    pub(super) max_held_body: usize,
 }
 
 impl StreamShared {
-    pub(crate) fn new(slots: &[SlotRef], connection: Arc<ConnectionInfo>) -> StreamShared {
+    pub(crate) fn new(
+        slots: &[SlotRef],
+        connection: Arc<ConnectionInfo>,
+        max_held_body: usize,
+    ) -> StreamShared {
         let http = Rc::new(RefCell::new(HttpData {
             connection,
             phase: Phase::Request,
@@ -139,6 +146,7 @@ impl StreamShared {
             http,
             notify,
             stages,
+            max_held_body,
         }
     }
 }
