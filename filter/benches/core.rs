@@ -1,6 +1,6 @@
 //! Criterion micro-benchmarks of the sans-IO core, natively:
 //! signature verification per algorithm (pure Rust, as inside the wasm
-//! module), a token-cache hit through `Filter::on_request`, and JWKS
+//! module), a token-cache hit through `Filter::handle_request`, and JWKS
 //! parsing. Tokens and keys are the committed vectors
 //! (`tests/vectors/make_vectors.py`: cryptography, jwcrypto, pyjwt).
 //!
@@ -10,7 +10,8 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use oauth_filter::core::jose::jwk::JwkSet;
 use oauth_filter::core::jose::jws as jose;
 use oauth_filter::core::jose::verify::verify_pure;
-use oauth_filter::core::{config, Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::shared::MemoryStore;
+use oauth_filter::core::{config, Decision, Filter, Io, Outbox, RequestView, UnixMillis};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -92,15 +93,16 @@ fn cache_hit(c: &mut Criterion) {
             headers: &headers,
             held_since: None,
         };
+        let mut store = MemoryStore::default();
+        let mut out = Outbox::default();
         assert!(matches!(
-            filter.on_request(&req, now),
+            filter.handle_request(&req, &mut Io::new(now, &mut store, &mut out)),
             Decision::Continue(_)
         ));
         group.bench_function(format!("cache_hit_{alg}"), |b| {
             b.iter(|| {
-                let d = filter.on_request(black_box(&req), now);
-                filter.drain_events();
-                d
+                let mut out = Outbox::default();
+                filter.handle_request(black_box(&req), &mut Io::new(now, &mut store, &mut out))
             })
         });
     }

@@ -9,13 +9,14 @@ mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{form, member};
+use common::{Decision, Worker};
 use oauth_filter::core::client::{
     is_invalid_token_challenge, parse_token_answer, Injected, TokenFailure,
 };
 use oauth_filter::core::config::{self, FilterConfig, Secrets};
 use oauth_filter::core::events::{Event, Metric};
 use oauth_filter::core::shared::MemoryStore;
-use oauth_filter::core::{Callout, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{Callout, CalloutResponse, RequestView, UnixMillis, WaitFor};
 use serde_json::{json, Value};
 
 const T0: UnixMillis = UnixMillis(1_800_000_000_000);
@@ -70,7 +71,7 @@ fn ok_answer(token: &str, expires_in: u64, refresh: Option<&str>) -> Vec<u8> {
 }
 
 fn respond(
-    f: &mut Filter,
+    f: &mut Worker,
     s: &mut MemoryStore,
     c: &Callout,
     status: u16,
@@ -91,7 +92,7 @@ fn respond(
 
 /// Ask about a request; the callouts it started.
 fn ask(
-    f: &mut Filter,
+    f: &mut Worker,
     s: &mut MemoryStore,
     hs: &[(String, String)],
     held: Option<UnixMillis>,
@@ -104,7 +105,7 @@ fn ask(
 /// A request inside the renewal margin goes out at once and starts no
 /// callout from its own context (its stream may end first): the renewal
 /// starts from the root context at the next tick. The tick's callouts.
-fn ask_renewing(f: &mut Filter, s: &mut MemoryStore, now: UnixMillis) -> (Decision, Vec<Callout>) {
+fn ask_renewing(f: &mut Worker, s: &mut MemoryStore, now: UnixMillis) -> (Decision, Vec<Callout>) {
     let (d, out) = ask(f, s, &[], None, now);
     assert!(out.is_empty(), "renewal started from a request context");
     (d, f.on_tick(now, s))
@@ -141,12 +142,19 @@ fn logs(events: &[Event]) -> String {
 
 #[test]
 fn client_credentials_with_basic_auth_builds_the_request() {
-    let mut f = Filter::new(simple(), "w1");
+    let mut f = Worker::new(simple(), "w1");
     let mut s = MemoryStore::default();
     let (d, out) = ask(&mut f, &mut s, &[], None, T0);
     assert_eq!(d, Decision::Pause);
+    assert_eq!(f.last_wait, Some(WaitFor::Token(0)));
     assert_eq!(out.len(), 1);
     let c = &out[0];
+    respond(&mut f, &mut s, c, 200, &ok_answer("t", 300, None), T0);
+    assert_eq!(
+        f.take_ready(),
+        vec![WaitFor::Token(0)],
+        "the answer wakes it"
+    );
     assert_eq!((c.method, c.cluster.as_str()), ("POST", "as"));
     assert_eq!(c.uri.path, "/token");
     assert_eq!(c.uri.authority, "as.test");
@@ -177,7 +185,7 @@ fn password_grant_with_post_auth_builds_the_request() {
                        "scopes": ["profile"]});
     let auth = json!({"method": "client_secret_post", "client_id": "gw", "client_secret": "x y"});
     let c = cfg(json!({"sources": [source(grant, auth)], "default_source": "backend"}));
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     let fm = form(&out[0]);
@@ -196,7 +204,7 @@ fn private_key_jwt_assertion_goes_to_the_token_endpoint() {
     let jwk = keys["es256"]["private"].clone();
     let auth = json!({"method": "private_key_jwt", "client_id": "gw", "private_key": jwk});
     let c = cfg(json!({"sources": [source(cc(), auth)], "default_source": "backend"}));
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     let fm = form(&out[0]);
@@ -220,8 +228,8 @@ fn private_key_jwt_assertion_goes_to_the_token_endpoint() {
 #[test]
 fn token_is_injected_cached_and_shared_by_workers_single_flight() {
     let c = simple();
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let client_auth = vec![("authorization".to_owned(), "Bearer client-token".to_owned())];
     let (d1, out1) = ask(&mut w1, &mut s, &client_auth, None, T0);
@@ -261,7 +269,7 @@ fn other_header_mode_keeps_the_clients_authorization() {
         json!({"sources": [source(cc(), basic())], "default_source": "backend",
                        "header": "x-gateway-authorization"}),
     );
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     respond(
@@ -303,7 +311,7 @@ fn rules_choose_the_source_or_none() {
     assert_eq!(client.source_for("GET", "/%70ublic/x"), None);
     assert_eq!(client.source_for("GET", "//public/x"), None);
     assert_eq!(client.source_for("GET", "/api/../public/x"), None);
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let d = f.on_request_in(&req(&[], "/public/a", None), T0, &mut s);
     assert_eq!(d, Decision::Continue(Default::default()));
@@ -313,7 +321,7 @@ fn rules_choose_the_source_or_none() {
 
 #[test]
 fn renewal_starts_within_the_margin_and_old_token_serves_meanwhile() {
-    let mut f = Filter::new(simple(), "w1");
+    let mut f = Worker::new(simple(), "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     respond(
@@ -353,7 +361,7 @@ fn renewal_starts_within_the_margin_and_old_token_serves_meanwhile() {
 
 #[test]
 fn expired_token_is_not_used_and_no_expires_in_uses_the_default() {
-    let mut f = Filter::new(simple(), "w1");
+    let mut f = Worker::new(simple(), "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     let body = json!({"access_token": "AT1", "token_type": "bearer"}).to_string();
@@ -361,7 +369,7 @@ fn expired_token_is_not_used_and_no_expires_in_uses_the_default() {
     // Default lifetime 300 s: renewal due at 270 s; at 301 s the token is gone.
     let (_, out) = ask(&mut f, &mut s, &[], None, at(269));
     assert!(out.is_empty());
-    let mut f2 = Filter::new(simple(), "w2");
+    let mut f2 = Worker::new(simple(), "w2");
     let (d, out) = ask(&mut f2, &mut s, &[], None, at(301));
     assert_eq!(d, Decision::Pause, "expired token must not be sent");
     assert_eq!(out.len(), 1);
@@ -371,7 +379,7 @@ fn expired_token_is_not_used_and_no_expires_in_uses_the_default() {
 fn password_grant_renews_with_its_refresh_token() {
     let grant = json!({"type": "password", "username": "alice", "password": "pw"});
     let c = cfg(json!({"sources": [source(grant, basic())], "default_source": "backend"}));
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     respond(
@@ -415,7 +423,7 @@ fn password_grant_renews_with_its_refresh_token() {
 
 #[test]
 fn client_credentials_never_keeps_a_refresh_token() {
-    let mut f = Filter::new(simple(), "w1");
+    let mut f = Worker::new(simple(), "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     respond(
@@ -436,8 +444,8 @@ fn client_credentials_never_keeps_a_refresh_token() {
 #[test]
 fn oauth_error_gives_502_naming_it_and_never_the_secret() {
     let c = simple();
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut w1, &mut s, &[], None, T0);
     assert_eq!(ask(&mut w2, &mut s, &[], None, T0).0, Decision::Pause);
@@ -541,8 +549,8 @@ fn failure_kinds_map_to_codes() {
 #[test]
 fn upstream_invalid_token_drops_the_token_once() {
     let c = simple();
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut w1, &mut s, &[], None, T0);
     respond(
@@ -619,8 +627,8 @@ fn challenge_parsing() {
 #[test]
 fn held_request_times_out_when_the_fetcher_never_answers() {
     let c = simple();
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut w1, &mut s, &[], None, T0);
     assert_eq!(out.len(), 1);
@@ -642,8 +650,8 @@ fn held_request_times_out_when_the_fetcher_never_answers() {
 #[test]
 fn abandoned_fetch_releases_the_lease() {
     let c = simple();
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut w1, &mut s, &[], None, T0);
     w1.on_callout_abandoned(out[0].id, T0, &mut s);
@@ -670,8 +678,8 @@ fn discovery_finds_the_token_endpoint_once() {
     src.as_object_mut().unwrap().remove("token_endpoint");
     src["discovery"] = json!({"issuer": "https://as.test/", "cluster": "as"});
     let c = cfg(json!({"sources": [src], "default_source": "backend"}));
-    let mut w1 = Filter::new(c.clone(), "w1");
-    let mut w2 = Filter::new(c, "w2");
+    let mut w1 = Worker::new(c.clone(), "w1");
+    let mut w2 = Worker::new(c, "w2");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut w1, &mut s, &[], None, T0);
     assert_eq!(out[0].method, "GET");
@@ -714,7 +722,7 @@ fn composes_with_the_resource_server_role() {
         "client": {"sources": [source(cc(), basic())], "default_source": "backend"},
     });
     let c = config::parse(doc.to_string().as_bytes()).unwrap();
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     // No caller token: 401, and no token request.
     let (d, out) = ask(&mut f, &mut s, &[], None, T0);
@@ -818,7 +826,7 @@ fn secrets_come_from_the_environment() {
         e.message.contains("PATH") && !e.message.contains(&path),
         "{e}"
     );
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     assert_eq!(member(&form(&out[0]), "client_secret"), Some(path.as_str()));
@@ -833,7 +841,7 @@ fn secrets_come_from_the_vm_configuration() {
         .to_string();
     let secrets = parse_vm_secrets(br#"{"secrets": {"gateway_secret": "from-the-vm"}}"#).unwrap();
     let c = config::parse_with(doc.as_bytes(), &Secrets::new().with_vm_config(secrets)).unwrap();
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (_, out) = ask(&mut f, &mut s, &[], None, T0);
     assert_eq!(member(&form(&out[0]), "client_secret"), Some("from-the-vm"));

@@ -5,6 +5,7 @@
 
 mod common;
 use common::{form, member};
+use common::{Decision, Worker};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -17,7 +18,7 @@ use oauth_filter::core::resource::introspection::answer::{
     parse_answer, Answer, IntrospectionError,
 };
 use oauth_filter::core::shared::MemoryStore;
-use oauth_filter::core::{Callout, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{Callout, CalloutResponse, RequestView, UnixMillis};
 use serde_json::{json, Value};
 
 const NOW: UnixMillis = UnixMillis(1_800_000_000_000);
@@ -78,7 +79,7 @@ fn bearer(t: &str) -> Vec<(String, String)> {
 }
 
 fn ask(
-    f: &mut Filter,
+    f: &mut Worker,
     s: &mut MemoryStore,
     tok: &str,
     held: Option<UnixMillis>,
@@ -102,7 +103,7 @@ fn one(mut c: Vec<Callout>) -> Callout {
 }
 
 fn answer(
-    f: &mut Filter,
+    f: &mut Worker,
     s: &mut MemoryStore,
     c: &Callout,
     status: Option<u16>,
@@ -124,7 +125,7 @@ fn header<'a>(c: &'a Callout, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn metrics(f: &mut Filter) -> Vec<Metric> {
+fn metrics(f: &mut Worker) -> Vec<Metric> {
     f.drain_events()
         .into_iter()
         .filter_map(|e| match e {
@@ -136,7 +137,7 @@ fn metrics(f: &mut Filter) -> Vec<Metric> {
 
 #[test]
 fn client_secret_basic_request() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     assert_eq!(
         status(&ask(&mut f, &mut s, "opaque-1", None, NOW)),
@@ -177,7 +178,7 @@ fn client_secret_basic_request() {
 #[test]
 fn client_secret_post_request() {
     let auth = json!({"method": "client_secret_post", "client_id": "gw", "client_secret": "p=q&r"});
-    let mut f = Filter::new(cfg_with(json!([provider(auth)]), json!({})), "w1");
+    let mut f = Worker::new(cfg_with(json!([provider(auth)]), json!({})), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "tok.en~_-", None, NOW);
     let c = one(f.drain_callouts());
@@ -226,7 +227,7 @@ fn private_key_jwt_assertions_verify_with_pyjwt_and_jwcrypto() {
     for (name, alg) in [("es256", "ES256"), ("es384", "ES384"), ("rs256", "RS256")] {
         let auth = json!({"method": "private_key_jwt", "client_id": "gw-client",
                           "private_key": ks[name]["private"]});
-        let mut f = Filter::new(cfg_with(json!([provider(auth)]), json!({})), "w1");
+        let mut f = Worker::new(cfg_with(json!([provider(auth)]), json!({})), "w1");
         let mut s = MemoryStore::default();
         ask(&mut f, &mut s, "opaque-a", None, NOW);
         ask(&mut f, &mut s, "opaque-b", None, NOW);
@@ -442,7 +443,7 @@ fn active(extra: Value) -> String {
 
 #[test]
 fn active_answer_lets_held_request_through_with_claims() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     assert_eq!(ask(&mut f, &mut s, "tok", None, NOW), Decision::Pause);
     let c = one(f.drain_callouts());
@@ -483,7 +484,7 @@ fn active_answer_lets_held_request_through_with_claims() {
 
 #[test]
 fn inactive_gives_401_and_is_cached_briefly() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "dead", None, NOW);
     let c = one(f.drain_callouts());
@@ -511,7 +512,7 @@ fn inactive_gives_401_and_is_cached_briefly() {
 
 #[test]
 fn answer_checks_apply_like_for_jwts() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     for (i, (extra, reason)) in [
         (json!({"aud": "other"}), "wrong_audience"),
@@ -554,7 +555,7 @@ fn answer_checks_apply_like_for_jwts() {
 
 #[test]
 fn revocation_takes_effect_within_max_ttl() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "long", None, NOW);
     let c = one(f.drain_callouts());
@@ -592,7 +593,7 @@ fn revocation_takes_effect_within_max_ttl() {
 
 #[test]
 fn short_exp_bounds_the_cache_lifetime() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "short", None, NOW);
     let c = one(f.drain_callouts());
@@ -625,7 +626,7 @@ fn failures_give_503_then_later_requests_retry() {
         (Some(200), "<html>", "malformed"),
         (Some(200), r#"{"sub":"x"}"#, "malformed"),
     ] {
-        let mut f = Filter::new(cfg(), "w1");
+        let mut f = Worker::new(cfg(), "w1");
         let mut s = MemoryStore::default();
         ask(&mut f, &mut s, "tok", None, NOW);
         let c = one(f.drain_callouts());
@@ -663,7 +664,7 @@ fn failures_give_503_then_later_requests_retry() {
 
 #[test]
 fn held_request_gives_up_after_the_timeout() {
-    let mut f = Filter::new(cfg(), "w1");
+    let mut f = Worker::new(cfg(), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "slow", None, NOW);
     one(f.drain_callouts());
@@ -682,7 +683,7 @@ fn held_request_gives_up_after_the_timeout() {
 fn danger_fail_open_forwards_without_identity() {
     let mut p = provider(basic());
     p["introspection"]["danger_fail_open"] = json!(true);
-    let mut f = Filter::new(cfg_with(json!([p]), json!({})), "w1");
+    let mut f = Worker::new(cfg_with(json!([p]), json!({})), "w1");
     let mut s = MemoryStore::default();
     ask(&mut f, &mut s, "tok", None, NOW);
     let c = one(f.drain_callouts());
@@ -705,8 +706,8 @@ fn danger_fail_open_forwards_without_identity() {
 #[test]
 fn one_callout_per_token_across_workers() {
     let mut s = MemoryStore::default();
-    let mut a = Filter::new(cfg(), "wa");
-    let mut b = Filter::new(cfg(), "wb");
+    let mut a = Worker::new(cfg(), "wa");
+    let mut b = Worker::new(cfg(), "wb");
     a.init_shared(&mut s);
     b.init_shared(&mut s);
     assert_eq!(ask(&mut a, &mut s, "tok", None, NOW), Decision::Pause);
@@ -745,7 +746,7 @@ fn one_callout_per_token_across_workers() {
 #[test]
 fn abandoned_callout_lets_another_request_retry() {
     let mut s = MemoryStore::default();
-    let mut a = Filter::new(cfg(), "wa");
+    let mut a = Worker::new(cfg(), "wa");
     a.init_shared(&mut s);
     ask(&mut a, &mut s, "tok", None, NOW);
     let c = one(a.drain_callouts());
@@ -803,7 +804,7 @@ fn resolver_choice() {
     p["resolver"] = json!("jwt_or_introspection");
     p["jwks"] = json!({"remote": {"uri": "https://as.test/jwks", "cluster": "as"}});
     let c = cfg_with(json!([jwt_provider(), p]), json!({}));
-    let mut f = Filter::new(c, "w1");
+    let mut f = Worker::new(c, "w1");
     let mut s = MemoryStore::default();
     let (jws, now) = vector_token("alg_ES256");
     let d = ask(&mut f, &mut s, &jws, None, now);
@@ -820,7 +821,7 @@ fn resolver_choice() {
     one(f.drain_callouts());
 
     // Without an introspecting provider nothing changes: 401 at once.
-    let mut f = Filter::new(cfg_with(json!([jwt_provider()]), json!({})), "w1");
+    let mut f = Worker::new(cfg_with(json!([jwt_provider()]), json!({})), "w1");
     assert_eq!(status(&ask(&mut f, &mut s, "opaque", None, now)), 401);
     assert!(f.drain_callouts().is_empty());
 
@@ -828,7 +829,7 @@ fn resolver_choice() {
     let mut jp = jwt_provider();
     jp["resolver"] = json!("introspection");
     jp["introspection"] = provider(basic())["introspection"].clone();
-    let mut f = Filter::new(cfg_with(json!([jp]), json!({})), "w1");
+    let mut f = Worker::new(cfg_with(json!([jp]), json!({})), "w1");
     assert_eq!(ask(&mut f, &mut s, &jws, None, now), Decision::Pause);
     one(f.drain_callouts());
 }
@@ -880,4 +881,88 @@ fn config_errors_name_the_field() {
     let mut p = jwt_provider();
     p["introspection"] = provider(basic())["introspection"].clone();
     assert_eq!(bad(json!([p]), json!({})), "providers[0].introspection");
+}
+
+/// Typed waits: 100 requests held on 100 different tokens; one
+/// introspection answer arrives and reports exactly its token as ready, so
+/// the adapter evaluates 1 held request again (before typed waits it
+/// evaluated all 100). A tick still wakes all of them.
+#[test]
+fn one_answer_wakes_only_the_request_waiting_for_it() {
+    use oauth_filter::core::{self as core, Held, Io, Outbox, WaitFor};
+    use sha2::{Digest, Sha256};
+
+    let mut f = core::Filter::new(cfg(), "w1");
+    let mut s = MemoryStore::default();
+    f.init_shared(&mut s);
+    let mut held: Held<String> = Held::default();
+    let mut callouts = Vec::new();
+    for i in 0..100u32 {
+        let tok = format!("opaque-{i}");
+        let hs = bearer(&tok);
+        let mut out = Outbox::default();
+        let d = f.handle_request(&req(&hs, "/", None), &mut Io::new(NOW, &mut s, &mut out));
+        let digest: [u8; 32] = Sha256::digest(tok.as_bytes()).into();
+        assert_eq!(d, core::Decision::Pause(WaitFor::Introspection(digest)));
+        assert!(out.ready.is_empty(), "a decision settles nothing");
+        callouts.push(one(out.callouts));
+        held.hold(i, NOW, WaitFor::Introspection(digest), tok);
+    }
+    assert_eq!(held.all().len(), 100, "what a callout answer woke before");
+
+    let k = 42;
+    let mut out = Outbox::default();
+    let body = active(json!({}));
+    let resp = CalloutResponse {
+        status: Some(200),
+        headers: &[],
+        body: body.as_bytes(),
+    };
+    let later = NOW.plus_ms(30);
+    f.handle_callout_response(callouts[k].id, resp, &mut Io::new(later, &mut s, &mut out));
+    let digest: [u8; 32] = Sha256::digest(format!("opaque-{k}").as_bytes()).into();
+    assert_eq!(out.ready, vec![WaitFor::Introspection(digest)]);
+    assert!(out.callouts.is_empty());
+    let woken = held.woken(&out.ready);
+    assert_eq!(woken, vec![42], "exactly one request evaluated again");
+
+    // The woken request goes through; it is no longer held.
+    let h = held.release(woken[0]).unwrap();
+    let hs = bearer(&h.request);
+    let mut out = Outbox::default();
+    let d = f.handle_request(
+        &req(&hs, "/", Some(h.since)),
+        &mut Io::new(later, &mut s, &mut out),
+    );
+    assert!(matches!(d, core::Decision::Continue(_)), "{d:?}");
+    // A tick wakes the 99 others, which still wait for their answers.
+    let mut out = Outbox::default();
+    f.handle_tick(&mut Io::new(later, &mut s, &mut out));
+    assert_eq!(held.all().len(), 99);
+    for c in held.all() {
+        let h = held.get(c).unwrap();
+        let hs = bearer(&h.request);
+        let mut out = Outbox::default();
+        let d = f.handle_request(
+            &req(&hs, "/", Some(h.since)),
+            &mut Io::new(later, &mut s, &mut out),
+        );
+        assert_eq!(d, core::Decision::Pause(h.wait));
+        assert!(out.callouts.is_empty(), "no second callout for a token");
+    }
+}
+
+/// The harness sees the same: a held request waits for its token's digest.
+#[test]
+fn a_held_request_names_its_token() {
+    use sha2::{Digest, Sha256};
+    let mut f = Worker::new(cfg(), "w1");
+    let mut s = MemoryStore::default();
+    assert_eq!(ask(&mut f, &mut s, "tok", None, NOW), Decision::Pause);
+    let digest: [u8; 32] = Sha256::digest(b"tok").into();
+    let w = oauth_filter::core::WaitFor::Introspection(digest);
+    assert_eq!(f.last_wait, Some(w));
+    let c = one(f.drain_callouts());
+    answer(&mut f, &mut s, &c, None, "", NOW.plus_ms(5));
+    assert_eq!(f.take_ready(), vec![w], "a failure settles the wait too");
 }

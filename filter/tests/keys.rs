@@ -3,10 +3,13 @@
 //! discovery. Tokens and keys come from `vectors/vectors.json` (made by an
 //! independent library).
 
+mod common;
+use common::{Decision, Worker};
+
 use oauth_filter::core::config;
 use oauth_filter::core::events::{Event, Metric};
 use oauth_filter::core::shared::MemoryStore;
-use oauth_filter::core::{Callout, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{Callout, CalloutResponse, RequestView, UnixMillis, WaitFor};
 use serde_json::{json, Value};
 
 fn vectors() -> Value {
@@ -65,7 +68,7 @@ fn remote() -> config::FilterConfig {
     cfg(json!({"remote": {"uri": "https://as.test/jwks", "cluster": "as"}}))
 }
 
-fn ask(f: &mut Filter, tok: &str, held: Option<UnixMillis>, now: UnixMillis) -> Decision {
+fn ask(f: &mut Worker, tok: &str, held: Option<UnixMillis>, now: UnixMillis) -> Decision {
     let hs = vec![("authorization".to_owned(), format!("Bearer {tok}"))];
     let req = RequestView {
         method: "GET",
@@ -106,7 +109,7 @@ fn one(c: Vec<Callout>) -> Callout {
 #[test]
 fn first_request_is_held_until_the_key_set_lands() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let tok = token("alg_ES256");
     assert_eq!(ask(&mut f, &tok, None, t0), Decision::Pause);
@@ -121,6 +124,8 @@ fn first_request_is_held_until_the_key_set_lands() {
         ask(&mut f, &tok, Some(t0), t0.plus_ms(100)),
         Decision::Pause
     );
+    assert_eq!(f.last_wait, Some(WaitFor::Keys(0)));
+    assert!(f.take_ready().is_empty());
     let body = jwks(&[]);
     f.on_callout_response(
         c.id,
@@ -128,13 +133,18 @@ fn first_request_is_held_until_the_key_set_lands() {
         t0.plus_ms(200),
         &mut store,
     );
+    assert_eq!(
+        f.take_ready(),
+        vec![WaitFor::Keys(0)],
+        "the answer wakes it"
+    );
     assert_eq!(status(&ask(&mut f, &tok, Some(t0), t0.plus_ms(200))), 200);
 }
 
 #[test]
 fn held_request_gets_503_after_the_initial_wait() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let tok = token("alg_ES256");
     assert_eq!(ask(&mut f, &tok, None, t0), Decision::Pause);
@@ -153,8 +163,8 @@ fn held_request_gets_503_after_the_initial_wait() {
 #[test]
 fn two_workers_make_one_fetch() {
     let mut store = MemoryStore::default();
-    let mut w1 = Filter::new(remote(), "w1");
-    let mut w2 = Filter::new(remote(), "w2");
+    let mut w1 = Worker::new(remote(), "w1");
+    let mut w2 = Worker::new(remote(), "w2");
     let t0 = now0();
     let c = one(w1.on_tick(t0, &mut store));
     assert!(
@@ -186,8 +196,8 @@ fn two_workers_make_one_fetch() {
 #[test]
 fn expired_lease_is_taken_over() {
     let mut store = MemoryStore::default();
-    let mut w1 = Filter::new(remote(), "w1");
-    let mut w2 = Filter::new(remote(), "w2");
+    let mut w1 = Worker::new(remote(), "w1");
+    let mut w2 = Worker::new(remote(), "w2");
     let t0 = now0();
     one(w1.on_tick(t0, &mut store)); // w1 never gets an answer
     assert!(w2.on_tick(t0.plus_ms(2000), &mut store).is_empty());
@@ -198,7 +208,7 @@ fn expired_lease_is_taken_over() {
 #[test]
 fn first_fetch_failure_gives_503_then_recovers() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let tok = token("alg_ES256");
     let c = one(f.on_tick(t0, &mut store));
@@ -223,7 +233,7 @@ fn first_fetch_failure_gives_503_then_recovers() {
 #[test]
 fn refresh_failure_keeps_the_last_good_set() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let body = jwks(&[]);
@@ -240,7 +250,7 @@ fn refresh_failure_keeps_the_last_good_set() {
     f.on_callout_response(c.id, err, t1, &mut store);
     assert_eq!(status(&ask(&mut f, &token("alg_EdDSA"), None, t1)), 200);
     // A worker starting now adopts the last good set too.
-    let mut late = Filter::new(remote(), "w9");
+    let mut late = Worker::new(remote(), "w9");
     assert!(late.on_tick(t1.plus_ms(1), &mut store).is_empty());
     assert_eq!(
         status(&ask(&mut late, &token("alg_ES384"), None, t1.plus_ms(2))),
@@ -256,7 +266,7 @@ fn max_age_is_clamped_to_the_configured_bounds() {
         [("1", 29, 31), ("999999", 86_399, 86_401), ("90", 89, 91)]
     {
         let mut store = MemoryStore::default();
-        let mut f = Filter::new(remote(), "w1");
+        let mut f = Worker::new(remote(), "w1");
         let c = one(f.on_tick(t0, &mut store));
         let cc = [("Cache-Control".to_owned(), format!("max-age={max_age}"))];
         f.on_callout_response(c.id, ok_resp(body.as_bytes(), &cc), t0, &mut store);
@@ -272,7 +282,7 @@ fn max_age_is_clamped_to_the_configured_bounds() {
 #[test]
 fn unknown_kid_refetches_once_rate_limited() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let old = jwks(&["ec256"]);
@@ -309,7 +319,7 @@ fn unknown_kid_refetches_once_rate_limited() {
 #[test]
 fn unknown_kid_waits_for_the_rate_limit_window_when_it_opens_within_the_hold_budget() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let old = jwks(&["ec256"]);
@@ -339,7 +349,7 @@ fn unknown_kid_waits_for_the_rate_limit_window_when_it_opens_within_the_hold_bud
 #[test]
 fn unknown_kid_refetch_that_does_not_help_gives_401() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let old = jwks(&["ec256"]);
@@ -360,7 +370,7 @@ fn discovery_then_jwks() {
         .unwrap()
         .to_owned();
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(cfg(json!({"discovery": {"cluster": "idp"}})), "w1");
+    let mut f = Worker::new(cfg(json!({"discovery": {"cluster": "idp"}})), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     assert_eq!(c.uri.path, "/.well-known/openid-configuration");
@@ -380,7 +390,7 @@ fn discovery_then_jwks() {
 #[test]
 fn discovery_with_another_issuer_is_a_failure() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(cfg(json!({"discovery": {"cluster": "idp"}})), "w1");
+    let mut f = Worker::new(cfg(json!({"discovery": {"cluster": "idp"}})), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let doc = json!({"issuer": "https://evil.test", "jwks_uri": "https://evil.test/k"}).to_string();
@@ -398,7 +408,7 @@ fn garbage_key_sets_are_failures() {
         r#"{"keys":[{"kty":"oct","k":"AAAA"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#;
     for body in ["", "not json", "[]", dup, no_usable] {
         let mut store = MemoryStore::default();
-        let mut f = Filter::new(remote(), "w1");
+        let mut f = Worker::new(remote(), "w1");
         let c = one(f.on_tick(t0, &mut store));
         f.on_callout_response(c.id, ok_resp(body.as_bytes(), &[]), t0, &mut store);
         assert!(
@@ -409,7 +419,7 @@ fn garbage_key_sets_are_failures() {
     }
     let big = vec![b' '; 600 * 1024];
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let c = one(f.on_tick(t0, &mut store));
     f.on_callout_response(c.id, ok_resp(&big, &[]), t0, &mut store);
     assert!(f
@@ -420,7 +430,7 @@ fn garbage_key_sets_are_failures() {
 #[test]
 fn key_rotation_invalidates_cached_tokens() {
     let mut store = MemoryStore::default();
-    let mut f = Filter::new(remote(), "w1");
+    let mut f = Worker::new(remote(), "w1");
     let t0 = now0();
     let c = one(f.on_tick(t0, &mut store));
     let all = jwks(&[]);

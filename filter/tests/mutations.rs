@@ -1,8 +1,11 @@
 //! Property test: mutated tokens never panic the core and are never accepted.
 //! A small xorshift generator keeps it deterministic and dependency-free.
 
+mod common;
+use common::{Decision, Worker};
+
 use oauth_filter::core::config;
-use oauth_filter::core::{Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::Value;
 
 struct Rng(u64);
@@ -61,7 +64,7 @@ fn mutate(rng: &mut Rng, tok: &str) -> Vec<u8> {
 fn mutated_tokens_never_panic_and_are_never_accepted() {
     let v: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
     let cfg = config::parse(v["config"].to_string().as_bytes()).unwrap();
-    let mut f = Filter::new(cfg, "fuzz");
+    let mut f = Worker::new(cfg, "fuzz");
     let now = UnixMillis::from_secs(v["now"].as_u64().unwrap());
     let good: Vec<String> = v["cases"]
         .as_array()
@@ -101,7 +104,7 @@ fn mutated_tokens_never_panic_and_are_never_accepted() {
 fn random_headers_never_panic() {
     let v: Value = serde_json::from_str(include_str!("vectors/vectors.json")).unwrap();
     let cfg = config::parse(v["config"].to_string().as_bytes()).unwrap();
-    let mut f = Filter::new(cfg, "fuzz");
+    let mut f = Worker::new(cfg, "fuzz");
     let mut rng = Rng(42);
     for _ in 0..3000 {
         let len = rng.below(64);

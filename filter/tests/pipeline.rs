@@ -1,10 +1,13 @@
 //! The request pipeline around verification: upstream header edits, audit
 //! lines, scopes on cache hits. Tokens and keys from `vectors/vectors.json`.
 
+mod common;
+use common::{Decision, Worker};
+
 use base64::Engine;
 use oauth_filter::core::config;
 use oauth_filter::core::events::{AuditEvent, Event, Metric};
-use oauth_filter::core::{Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -23,7 +26,7 @@ fn token(name: &str) -> String {
     c["headers"][0][1].as_str().unwrap()["Bearer ".len()..].to_owned()
 }
 
-fn filter(patch: Value) -> (Filter, UnixMillis) {
+fn filter(patch: Value) -> (Worker, UnixMillis) {
     let v = vectors();
     let mut c = v["config"].clone();
     for (k, val) in patch.as_object().unwrap() {
@@ -31,13 +34,13 @@ fn filter(patch: Value) -> (Filter, UnixMillis) {
     }
     let cfg = config::parse(c.to_string().as_bytes()).unwrap();
     (
-        Filter::new(cfg, "w"),
+        Worker::new(cfg, "w"),
         UnixMillis::from_secs(v["now"].as_u64().unwrap()),
     )
 }
 
 fn run(
-    f: &mut Filter,
+    f: &mut Worker,
     now: UnixMillis,
     path: &str,
     headers: Vec<(&str, String)>,

@@ -1,9 +1,12 @@
 //! Runs the JWS vectors made by `tests/vectors/make_vectors.py` (cryptography,
 //! jwcrypto, pyjwt) through the sans-IO core at the vectors' fixed clock.
 
+mod common;
+use common::{Decision, Worker};
+
 use oauth_filter::core::config;
 use oauth_filter::core::events::{Event, Metric};
-use oauth_filter::core::{Decision, Filter, RequestView, UnixMillis};
+use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::Value;
 
 fn load() -> Value {
@@ -11,9 +14,9 @@ fn load() -> Value {
     serde_json::from_str(text).expect("vectors.json is JSON")
 }
 
-fn filter(v: &Value) -> Filter {
+fn filter(v: &Value) -> Worker {
     let cfg = config::parse(v["config"].to_string().as_bytes()).expect("vector config is valid");
-    Filter::new(cfg, "test-worker")
+    Worker::new(cfg, "test-worker")
 }
 
 fn headers(case: &Value) -> Vec<(String, String)> {

@@ -1,6 +1,7 @@
 //! Why a request is refused, each reason mapping to one HTTP answer.
 
 use super::jose::jws::JoseError;
+use super::route::PathError;
 
 /// A refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub enum RequestError {
     MultipleAuthorization,
     /// `Authorization: Bearer` with nothing after it.
     EmptyBearer,
+    /// A request path the rules and an upstream could read differently
+    /// (see [`crate::core::route::check_path`]).
+    InvalidPath(PathError),
 }
 
 /// Why a token is invalid.
@@ -92,6 +96,13 @@ pub enum ClaimError {
     ClaimMismatch(String),
 }
 
+impl From<PathError> for Rejection {
+    /// 400 `invalid_request`, reason `invalid_path`.
+    fn from(e: PathError) -> Rejection {
+        Rejection::InvalidRequest(RequestError::InvalidPath(e))
+    }
+}
+
 impl Rejection {
     /// HTTP status of the local reply.
     pub fn status(&self) -> u16 {
@@ -111,6 +122,7 @@ impl Rejection {
                 "multiple_authorization"
             }
             Rejection::InvalidRequest(RequestError::EmptyBearer) => "empty_bearer",
+            Rejection::InvalidRequest(RequestError::InvalidPath(_)) => "invalid_path",
             Rejection::NoToken => "no_token",
             Rejection::InvalidToken(t) => t.reason(),
             Rejection::InsufficientScope { .. } => "insufficient_scope",
@@ -127,6 +139,7 @@ impl Rejection {
                 "more than one Authorization header".to_owned()
             }
             Rejection::InvalidRequest(RequestError::EmptyBearer) => "empty bearer token".to_owned(),
+            Rejection::InvalidRequest(RequestError::InvalidPath(e)) => e.describe().to_owned(),
             Rejection::NoToken => "bearer token required".to_owned(),
             Rejection::InvalidToken(t) => t.describe(),
             Rejection::InsufficientScope { .. } => "the token lacks a required scope".to_owned(),

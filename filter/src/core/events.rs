@@ -1,5 +1,6 @@
 //! What the core wants logged and counted: audit lines, metrics, log lines.
-//! The adapter drains them after every call into the core.
+//! They leave the core in [`crate::core::Outbox::events`], polled after
+//! every call.
 
 use serde::Serialize;
 

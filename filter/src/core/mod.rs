@@ -1,12 +1,29 @@
 //! Sans-IO OAuth 2.0 logic: no proxy-wasm types in here (modelled on
 //! rustls/quinn-proto: a protocol core that never does I/O).
 //!
-//! Inputs are request views, the time, a [`shared::SharedStore`], callout
-//! responses and what the adapter injects (the configuration's
-//! [`config::Secrets`], a signature backend); outputs are [`Decision`]s,
-//! [`Callout`]s to start and [`events::Event`]s to log and count. The
-//! proxy-wasm adapter (`crate::wasm`) only moves data between the host and
-//! this module.
+//! # The I/O contract
+//!
+//! What the adapter injects once: the configuration (with its
+//! [`config::Secrets`]), a signature backend, a worker id
+//! ([`Filter::with_backend`]), then [`Filter::init_shared`].
+//!
+//! Inputs, each a `Filter::handle_*` call with an [`Io`] envelope (the
+//! time, the [`shared::SharedStore`], a fresh [`Outbox`]):
+//!
+//! - [`Filter::handle_request`]: a request ([`RequestView`]) →
+//!   [`Decision`]; a paused one names what it waits for
+//!   (`Decision::Pause(WaitFor)`);
+//! - [`Filter::handle_callout_response`], [`Filter::handle_callout_abandoned`]:
+//!   a callout answered, failed, or will never be answered;
+//! - [`Filter::handle_tick`]: the periodic tick;
+//! - [`Filter::handle_upstream_response`]: the upstream's status and
+//!   challenges for a request that carried the gateway's token.
+//!
+//! Outputs, polled from the [`Outbox`] after each call, in this order (see
+//! [`io`]): `events` (log, count), `injected` (the gateway's token the
+//! request carries upstream), `callouts` (start them), `ready` (what
+//! arrived: wake the held requests waiting for it, [`Held::woken`]; a tick
+//! wakes them all).
 //!
 //! One folder per capability; a new capability is a new folder:
 //!
@@ -17,12 +34,15 @@
 //! - [`resource`]: the resource server (extract, resolvers, keys,
 //!   introspection, claims, scopes, claim headers);
 //! - [`client`]: the gateway as an OAuth client (token sources);
-//! - [`pipeline`]: the [`Filter`], sequencing the capabilities.
+//! - [`pipeline`]: the [`Filter`], sequencing the capabilities;
+//! - [`io`], [`held`]: the I/O envelope and output context; typed waits and
+//!   the held requests.
 //!
 //! Dependency order (a module only imports modules to its left; no
 //! circles): util → jose → route → config → shared → client → resource →
-//! pipeline; `callout`, `events`, `error`, `response`, `audit` are leaves
-//! used across. Future capabilities get their own folders beside
+//! pipeline; `callout`, `events`, `error`, `response`, `audit`, `held` are
+//! leaves used across, and `io` (after `shared`: the envelope holds the
+//! store) is used by `client`, `resource` and `pipeline`. Future capabilities get their own folders beside
 //! `resource/` and `client/`: `login/` (OIDC relying party, sessions) and
 //! `sts/` (token exchange, RFC 8693).
 
@@ -32,6 +52,8 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod held;
+pub mod io;
 pub mod jose;
 pub mod pipeline;
 pub mod resource;
@@ -41,5 +63,7 @@ pub mod shared;
 pub mod util;
 
 pub use callout::{Callout, CalloutId, CalloutResponse};
+pub use held::{Held, WaitFor};
+pub use io::{Io, Outbox};
 pub use pipeline::{Decision, Filter, RequestView};
 pub use util::time::UnixMillis;

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::audit::{audit, Audited};
-use super::callout::{Callout, CalloutId, CalloutResponse};
+use super::callout::{CalloutId, CalloutResponse};
 use super::client::{self, is_invalid_token_challenge, ClientStage, Injected, TokenManager};
 use super::config::FilterConfig;
 use super::error::Rejection;
 use super::events::{hash_prefix, Event, Level, Metric};
+use super::held::WaitFor;
+use super::io::{Io, Outbox};
 use super::jose::verify::{SignatureBackend, Verifier};
 use super::resource::claim_headers::{self, HeaderEdits};
 use super::resource::extract::extract;
@@ -21,7 +23,7 @@ use super::resource::keys::KeyManager;
 use super::resource::token_cache::Verified;
 use super::resource::{scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
-use super::shared::{MemoryStore, SharedStore};
+use super::shared::SharedStore;
 use super::util::time::UnixMillis;
 
 /// The request as the core sees it.
@@ -53,9 +55,9 @@ pub enum Decision {
     Continue(HeaderEdits),
     /// Answer it here.
     Reply(LocalReply),
-    /// Hold it; evaluate again (with `held_since`) after the next tick or
-    /// callout response.
-    Pause,
+    /// Hold it until what it waits for arrives ([`Outbox::ready`]) or the
+    /// next tick; then evaluate it again (with `held_since`).
+    Pause(WaitFor),
 }
 
 /// One worker's filter state.
@@ -63,15 +65,8 @@ pub enum Decision {
 pub struct Filter {
     cfg: Arc<FilterConfig>,
     resolvers: Resolvers,
-    /// Callouts to start now (see [`Filter::drain_callouts`]).
-    outbox: Vec<Callout>,
-    /// Shared data for callers without one ([`Filter::on_request`]).
-    own_store: MemoryStore,
-    events: Vec<Event>,
     /// The gateway's own tokens (client role).
     tokens: TokenManager,
-    /// The token the last forwarded request got (see [`Filter::take_injected`]).
-    injected: Option<Injected>,
 }
 
 impl Filter {
@@ -97,11 +92,7 @@ impl Filter {
         Filter {
             resolvers: Resolvers::new(&cfg, worker_id, verifier),
             cfg: Arc::new(cfg),
-            outbox: Vec::new(),
-            own_store: MemoryStore::default(),
-            events: Vec::new(),
             tokens: TokenManager::new(n_sources, worker_id),
-            injected: None,
         }
     }
 
@@ -114,12 +105,6 @@ impl Filter {
         if let Some(c) = &self.cfg.client {
             c.init_shared(store);
         }
-    }
-
-    /// Callouts to start right away, from the context of the request that
-    /// asked for them. Call after every [`Filter::on_request`].
-    pub fn drain_callouts(&mut self) -> Vec<Callout> {
-        std::mem::take(&mut self.outbox)
     }
 
     /// The introspection answer cache (tests, tooling).
@@ -142,134 +127,99 @@ impl Filter {
         &self.resolvers.jwt.keys
     }
 
-    /// Events since the last call.
-    pub fn drain_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
-    }
-
-    /// Drive key fetches. Call on every tick.
-    pub fn on_tick(&mut self, now: UnixMillis, store: &mut dyn SharedStore) -> Vec<Callout> {
+    /// The periodic tick: drive key fetches, start token renewals (from
+    /// the root context: they outlive any request), give up introspection
+    /// callouts never answered. The adapter then evaluates every held
+    /// request again, whatever is ready (another worker may have filled
+    /// shared data; hold budgets run out).
+    pub fn handle_tick(&mut self, io: &mut Io<'_>) {
         let mut changed = Vec::new();
         let jwt = &mut self.resolvers.jwt;
-        let mut out = jwt.keys.on_tick(now, store, &mut self.events, &mut changed);
+        jwt.keys.on_tick(io, &mut changed);
         jwt.keys_changed(&changed);
-        // Token renewals, from the root context (they outlive any request).
-        out.extend(self.tokens.drain_background());
-        self.resolvers
-            .introspection
-            .on_tick(now, store, &mut self.events);
-        out
+        io.out.callouts.extend(self.tokens.drain_background());
+        self.resolvers.introspection.on_tick(io);
     }
 
     /// A callout started from a request context will never be answered (the
     /// stream ended): release its claim so that another request can retry.
-    pub fn on_callout_abandoned(
+    pub fn handle_callout_abandoned(&mut self, id: CalloutId, io: &mut Io<'_>) {
+        match id {
+            CalloutId::Token { .. } => {
+                if let Some(c) = &self.cfg.client {
+                    self.tokens.abandon(&c.sources, id, io);
+                }
+            }
+            CalloutId::Introspection(_) | CalloutId::Keys { .. } => {
+                self.resolvers.introspection.abandon(id, io)
+            }
+        }
+    }
+
+    /// Callout `id` finished (status None: failed). What it settles is
+    /// reported in [`Outbox::ready`]; a follow-up goes to
+    /// [`Outbox::callouts`].
+    pub fn handle_callout_response(
         &mut self,
         id: CalloutId,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
+        resp: CalloutResponse<'_>,
+        io: &mut Io<'_>,
     ) {
         match id {
             CalloutId::Token { .. } => {
                 if let Some(c) = &self.cfg.client {
-                    self.tokens.abandon(&c.sources, id, store);
+                    self.tokens.on_response(&c.sources, id, resp, io);
                 }
             }
-            CalloutId::Introspection(_) | CalloutId::Keys { .. } => self
-                .resolvers
-                .introspection
-                .abandon(id, now, store, &mut self.events),
-        }
-    }
-
-    /// A callout started by [`Filter::on_tick`] finished (status None: failed).
-    pub fn on_callout_response(
-        &mut self,
-        id: CalloutId,
-        resp: CalloutResponse<'_>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-    ) -> Vec<Callout> {
-        match id {
-            CalloutId::Token { .. } => {
-                let Some(c) = &self.cfg.client else {
-                    return Vec::new();
-                };
-                self.tokens
-                    .on_response(&c.sources, id, resp, now, store, &mut self.events)
-            }
             CalloutId::Introspection(_) => {
-                self.resolvers.introspection.on_response(
-                    &self.cfg,
-                    id,
-                    resp,
-                    now,
-                    store,
-                    &mut self.events,
-                );
-                Vec::new()
+                self.resolvers
+                    .introspection
+                    .on_response(&self.cfg, id, resp, io);
             }
             CalloutId::Keys { .. } => {
                 let mut changed = Vec::new();
                 let jwt = &mut self.resolvers.jwt;
-                let out =
-                    jwt.keys
-                        .on_response(id, resp, now, store, &mut self.events, &mut changed);
+                jwt.keys.on_response(id, resp, io, &mut changed);
                 jwt.keys_changed(&changed);
-                out
             }
         }
     }
 
-    /// Decide about one request, with a private in-memory shared store (one
-    /// worker alone; tests). Adapters use [`Filter::on_request_in`].
-    pub fn on_request(&mut self, req: &RequestView<'_>, now: UnixMillis) -> Decision {
-        let mut store = std::mem::take(&mut self.own_store);
-        let d = self.on_request_in(req, now, &mut store);
-        self.own_store = store;
-        d
-    }
-
-    /// Decide about one request. Then start [`Filter::drain_callouts`].
-    pub fn on_request_in(
-        &mut self,
-        req: &RequestView<'_>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-    ) -> Decision {
-        self.injected = None;
+    /// Decide about one request. Callouts it needs go to
+    /// [`Outbox::callouts`]; when it is forwarded with the gateway's token,
+    /// [`Outbox::injected`] names it.
+    pub fn handle_request(&mut self, req: &RequestView<'_>, io: &mut Io<'_>) -> Decision {
+        io.out.injected = None;
+        // One path for the rules and the upstream: an ambiguous path is
+        // refused before anything else (docs/filter-config.md, "Request paths").
+        if let Err(e) = crate::core::route::check_path(req.path) {
+            return self.deny(req, e.into(), None, None, io.out);
+        }
         if self.cfg.providers.is_empty() {
             // Client role only: no caller token is required.
-            return match self.client_stage(req, HeaderEdits::default(), now, store) {
+            return match self.client_stage(req, HeaderEdits::default(), io) {
                 ClientStage::Ready(edits, injected) => {
-                    self.injected = injected;
-                    self.events.push(Event::Metric(Metric::Allowed));
+                    io.out.injected = injected;
+                    io.out.event(Event::Metric(Metric::Allowed));
                     Decision::Continue(edits)
                 }
-                ClientStage::Wait => Decision::Pause,
-                ClientStage::Failed(r) => self.deny(req, r, None, None),
+                ClientStage::Wait(w) => Decision::Pause(w),
+                ClientStage::Failed(r) => self.deny(req, r, None, None, io.out),
             };
         }
         let token = match extract(&self.cfg.raw.token, req.headers) {
             Ok(t) => t,
-            Err(r) => return self.deny(req, r, None, None),
+            Err(r) => return self.deny(req, r, None, None, io.out),
         };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let resolution = self.resolvers.resolve(
-            &self.cfg,
-            token,
-            &digest,
-            req.held_since,
-            now,
-            store,
-            &mut self.outbox,
-            &mut self.events,
-        );
+        let resolution = self
+            .resolvers
+            .resolve(&self.cfg, token, &digest, req.held_since, io);
         let (verified, payload_b64) = match resolution {
             Resolution::Verified(v, p) => (v, p),
-            Resolution::Pending => return Decision::Pause,
-            Resolution::Rejected(r) => return self.deny(req, r, Some(&digest), None),
-            Resolution::FailOpen => return self.fail_open(req, &digest),
+            Resolution::Pending(w) => return Decision::Pause(w),
+            Resolution::Rejected(r) => return self.deny(req, r, Some(&digest), None, io.out),
+            Resolution::FailOpen => return self.fail_open(req, &digest, io.out),
         };
         let required = scopes::required(&self.cfg.scopes, req.method, req.path);
         if !scopes::satisfied(&required, &verified.claims) {
@@ -278,6 +228,7 @@ impl Filter {
                 Rejection::InsufficientScope { required },
                 Some(&digest),
                 Some(&verified),
+                io.out,
             );
         }
         let (edits, dropped) = claim_headers::edits(
@@ -286,21 +237,31 @@ impl Filter {
             payload_b64.as_deref(),
         );
         for c in dropped {
-            self.events.push(Event::Log(
+            io.out.event(Event::Log(
                 Level::Warn,
                 format!("claim {c} not forwarded: not representable as a header value"),
             ));
         }
-        let edits = match self.client_stage(req, edits, now, store) {
+        let edits = match self.client_stage(req, edits, io) {
             ClientStage::Ready(e, injected) => {
-                self.injected = injected;
+                io.out.injected = injected;
                 e
             }
-            ClientStage::Wait => return Decision::Pause,
-            ClientStage::Failed(r) => return self.deny(req, r, Some(&digest), Some(&verified)),
+            ClientStage::Wait(w) => return Decision::Pause(w),
+            ClientStage::Failed(r) => {
+                return self.deny(req, r, Some(&digest), Some(&verified), io.out)
+            }
         };
-        self.events.push(Event::Metric(Metric::Allowed));
-        self.audit(req, "allow", 200, "ok", Some(&digest), Some(&verified));
+        io.out.event(Event::Metric(Metric::Allowed));
+        self.audit(
+            req,
+            "allow",
+            200,
+            "ok",
+            Some(&digest),
+            Some(&verified),
+            io.out,
+        );
         Decision::Continue(edits)
     }
 
@@ -308,8 +269,7 @@ impl Filter {
         &mut self,
         req: &RequestView<'_>,
         edits: HeaderEdits,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
+        io: &mut Io<'_>,
     ) -> ClientStage {
         client::stage(
             self.cfg.client.as_ref(),
@@ -318,29 +278,20 @@ impl Filter {
             req.path,
             req.held_since,
             edits,
-            now,
-            store,
-            &mut self.outbox,
-            &mut self.events,
+            io,
         )
     }
 
-    /// The gateway's token the last forwarded request carries upstream (the
-    /// adapter keeps it for [`Filter::on_upstream_response`]). Call after
-    /// every [`Filter::on_request_in`].
-    pub fn take_injected(&mut self) -> Option<Injected> {
-        self.injected.take()
-    }
-
     /// The upstream answered a request that carried the gateway's token
-    /// `injected`: a 401 with a Bearer `error="invalid_token"` challenge
-    /// drops that token, so the next request gets a new one.
-    pub fn on_upstream_response(
+    /// `injected` ([`Outbox::injected`] of its [`Filter::handle_request`]):
+    /// a 401 with a Bearer `error="invalid_token"` challenge drops that
+    /// token, so the next request gets a new one.
+    pub fn handle_upstream_response(
         &mut self,
         injected: Injected,
         status: u16,
         www_authenticate: &[&str],
-        store: &mut dyn SharedStore,
+        io: &mut Io<'_>,
     ) {
         if status != 401
             || !www_authenticate
@@ -358,46 +309,49 @@ impl Filter {
             return;
         };
         self.tokens
-            .invalidate(src, injected.source, injected.gen, store, &mut self.events);
+            .invalidate(src, injected.source, injected.gen, io);
     }
 
     /// `danger_fail_open`: forward without identity (spoofable headers are
     /// still removed), log it, count it as allowed.
-    fn fail_open(&mut self, req: &RequestView<'_>, digest: &[u8; 32]) -> Decision {
+    fn fail_open(&self, req: &RequestView<'_>, digest: &[u8; 32], out: &mut Outbox) -> Decision {
         let empty = serde_json::Map::new();
         let (edits, _) = claim_headers::edits(&self.cfg.raw.upstream, &empty, None);
-        self.events.push(Event::Log(
+        out.event(Event::Log(
             Level::Warn,
             format!(
                 "introspection unavailable: request forwarded unchecked (danger_fail_open); token_hash {}",
                 hash_prefix(digest)
             ),
         ));
-        self.events.push(Event::Metric(Metric::Allowed));
-        self.audit(req, "allow", 200, "fail_open", Some(digest), None);
+        out.event(Event::Metric(Metric::Allowed));
+        self.audit(req, "allow", 200, "fail_open", Some(digest), None, out);
         Decision::Continue(edits)
     }
 
     fn deny(
-        &mut self,
+        &self,
         req: &RequestView<'_>,
         r: Rejection,
         digest: Option<&[u8; 32]>,
         verified: Option<&Verified>,
+        out: &mut Outbox,
     ) -> Decision {
-        self.events.push(Event::Metric(Metric::Denied(r.reason())));
-        self.audit(req, "deny", r.status(), r.reason(), digest, verified);
+        out.event(Event::Metric(Metric::Denied(r.reason())));
+        self.audit(req, "deny", r.status(), r.reason(), digest, verified, out);
         Decision::Reply(reply(&self.cfg.raw.realm, &r))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn audit(
-        &mut self,
+        &self,
         req: &RequestView<'_>,
         decision: &'static str,
         status: u16,
         reason: &'static str,
         digest: Option<&[u8; 32]>,
         verified: Option<&Verified>,
+        out: &mut Outbox,
     ) {
         let a = audit(
             &self.cfg,
@@ -408,6 +362,6 @@ impl Filter {
             digest,
             verified,
         );
-        self.events.extend(a);
+        out.events.extend(a);
     }
 }

@@ -3,13 +3,33 @@
 
 use super::error::Rejection;
 
-/// Edits to apply to the request headers, removals first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Edits to apply to the request headers, removals first. `Debug` prints
+/// the values of `authorization` and `proxy-authorization` (the gateway's
+/// own token) as `<redacted>`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderEdits {
     /// Headers to remove.
     pub remove: Vec<String>,
     /// Headers to set (replacing any value).
     pub set: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for HeaderEdits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set: Vec<(&str, &str)> = self
+            .set
+            .iter()
+            .map(|(n, v)| {
+                let secret = n.eq_ignore_ascii_case("authorization")
+                    || n.eq_ignore_ascii_case("proxy-authorization");
+                (n.as_str(), if secret { "<redacted>" } else { v.as_str() })
+            })
+            .collect();
+        f.debug_struct("HeaderEdits")
+            .field("remove", &self.remove)
+            .field("set", &set)
+            .finish()
+    }
 }
 
 /// A response the filter sends instead of forwarding the request.

@@ -3,7 +3,9 @@
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
-use super::{abandon_callouts, deliver, evaluate, upstream_response, Applied, WorkerRef};
+use super::{
+    abandon_callouts, deliver, evaluate, upstream_response, Applied, OwnedRequest, WorkerRef,
+};
 
 /// One HTTP stream.
 pub struct Http {
@@ -31,7 +33,7 @@ impl Context for Http {
 
     fn on_done(&mut self) -> bool {
         // A held stream that ends (client gone) must not be resumed later.
-        self.worker.borrow_mut().waiting.remove(&self.id);
+        self.worker.borrow_mut().held.release(self.id);
         self.worker.borrow_mut().injected.remove(&self.id);
         abandon_callouts(&self.worker, self.id);
         true
@@ -40,7 +42,8 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        match evaluate(&self.worker, self.id, None, false, self.id) {
+        let req = OwnedRequest::read();
+        match evaluate(&self.worker, self.id, req, None, false, self.id) {
             Applied::Forwarded => Action::Continue,
             // Held until the root context resumes or answers it; or answered.
             Applied::Held | Applied::Replied => Action::Pause,

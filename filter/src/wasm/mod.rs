@@ -2,15 +2,20 @@
 //!
 //! - [`root::Root`] parses the configuration in `on_configure`, drives key
 //!   fetches from `on_tick` (`dispatch_http_call`), receives their answers,
-//!   and re-evaluates held requests after each (switching to their context
-//!   with `set_effective_context`, then resuming or answering them).
+//!   and re-evaluates held requests (switching to their context with
+//!   `set_effective_context`, then resuming or answering them): after a
+//!   callout answer only those waiting for what it settled
+//!   ([`Outbox::ready`], [`Held::woken`]), on a tick all of them.
+//! - Every call into the core goes through [`call`]: one [`Outbox`] per
+//!   call, polled in its documented order (events, injected token,
+//!   callouts, ready).
 //! - [`http::Http`] reads a request's headers and properties, asks the core,
 //!   applies the decision, and starts the introspection callouts the core
 //!   asks for right away (so they go out without waiting for a tick). The
 //!   SDK delivers a callout's answer to the context that was running when it
 //!   was dispatched (the stream, or the root during a tick); both hand it to
 //!   [`deliver`]. A stream that ends first gives its callouts up
-//!   ([`Filter::on_callout_abandoned`]).
+//!   ([`Filter::handle_callout_abandoned`]).
 //! - [`store::HostStore`] is the core's shared-data view over
 //!   `get_shared_data`/`set_shared_data` (compare-and-swap).
 //!
@@ -24,7 +29,7 @@ pub mod root;
 pub mod store;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +39,10 @@ use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 use crate::core::callout::MAX_BODY;
 use crate::core::client::Injected;
 use crate::core::events::{Event, Level};
-use crate::core::{Callout, CalloutId, CalloutResponse, Decision, Filter, RequestView, UnixMillis};
+use crate::core::{
+    Callout, CalloutId, CalloutResponse, Decision, Filter, Held, Io, Outbox, RequestView,
+    UnixMillis, WaitFor,
+};
 use store::HostStore;
 
 #[allow(missing_docs)]
@@ -53,8 +61,10 @@ mod entry {
 pub struct Worker {
     /// The core, once configured.
     pub filter: Option<Filter>,
-    /// Held requests: context id → when first held.
-    pub waiting: BTreeMap<u32, UnixMillis>,
+    /// Held requests by context id: what each waits for, when first held,
+    /// and its own copy of the request (re-evaluation reads nothing from
+    /// the host).
+    pub held: Held<OwnedRequest>,
     /// Host callout token → (core callout id, context the SDK delivers it to).
     pub callouts: HashMap<u32, (CalloutId, u32)>,
     /// The root context id.
@@ -76,7 +86,7 @@ impl Worker {
     pub fn new() -> WorkerRef {
         Rc::new(RefCell::new(Worker {
             filter: None,
-            waiting: BTreeMap::new(),
+            held: Held::default(),
             callouts: HashMap::new(),
             root_id: 0,
             injected: HashMap::new(),
@@ -174,11 +184,13 @@ pub fn dispatch(worker: &WorkerRef, list: Vec<Callout>, sdk_ctx: u32) {
             headers: &[],
             body: &[],
         };
-        let more = with_filter(worker, |f| {
-            f.on_callout_response(id, resp, now(), &mut HostStore)
+        // What the failure settles is woken at the next tick (as before:
+        // no re-evaluation from inside a dispatch).
+        let polled = call(worker, now(), None, |f, io| {
+            f.handle_callout_response(id, resp, io)
         });
         // A failure never asks for a follow-up; guard against loops anyway.
-        if more.is_some_and(|m| !m.is_empty()) {
+        if polled.is_some_and(|p| !p.callouts.is_empty()) {
             log(
                 LogLevel::Warn,
                 "oauth-filter: follow-up callout after a refused dispatch dropped",
@@ -187,14 +199,47 @@ pub fn dispatch(worker: &WorkerRef, list: Vec<Callout>, sdk_ctx: u32) {
     }
 }
 
-/// Run `f` on the configured core and emit its events.
-pub fn with_filter<T>(worker: &WorkerRef, f: impl FnOnce(&mut Filter) -> T) -> Option<T> {
+/// What is left of an [`Outbox`] after [`call`] polled the events and the
+/// injected token: what the caller starts and wakes.
+pub struct Polled<T> {
+    /// The entry point's result.
+    pub value: T,
+    /// Callouts to start from the running context.
+    pub callouts: Vec<Callout>,
+    /// What arrived.
+    pub ready: Vec<WaitFor>,
+}
+
+/// Run one core entry point `f` with a fresh [`Outbox`] at `now`, then
+/// poll it: events are logged and counted, the injected token is kept for
+/// `stream` (the request just decided). Callouts and ready are handed back
+/// (starting and waking call into the core again, so no borrow may be
+/// held). None when not configured.
+pub fn call<T>(
+    worker: &WorkerRef,
+    now: UnixMillis,
+    stream: Option<u32>,
+    f: impl FnOnce(&mut Filter, &mut Io<'_>) -> T,
+) -> Option<Polled<T>> {
+    let mut out = Outbox::default();
     let mut w = worker.borrow_mut();
     let filter = w.filter.as_mut()?;
-    let out = f(filter);
-    let events = filter.drain_events();
+    let value = f(filter, &mut Io::new(now, &mut HostStore, &mut out));
+    let Outbox {
+        events,
+        callouts,
+        ready,
+        injected,
+    } = out;
     w.emit(events);
-    Some(out)
+    if let (Some(ctx), Some(i)) = (stream, injected) {
+        w.injected.insert(ctx, i);
+    }
+    Some(Polled {
+        value,
+        callouts,
+        ready,
+    })
 }
 
 /// A callout answered (`proxy_on_http_call_response`, in whichever context
@@ -231,12 +276,15 @@ pub fn deliver(worker: &WorkerRef, token: u32, num_headers: usize, body_size: us
         headers: &headers,
         body: &body,
     };
-    let more = with_filter(worker, |f| {
-        f.on_callout_response(id, resp, now(), &mut HostStore)
-    })
-    .unwrap_or_default();
-    dispatch(worker, more, sdk_ctx);
-    resume_waiting(worker, sdk_ctx);
+    let Some(polled) = call(worker, now(), None, |f, io| {
+        f.handle_callout_response(id, resp, io)
+    }) else {
+        return;
+    };
+    dispatch(worker, polled.callouts, sdk_ctx);
+    // Only the requests waiting for what this answer settled.
+    let woken = worker.borrow().held.woken(&polled.ready);
+    resume(worker, woken, sdk_ctx);
 }
 
 /// Stream `ctx` ended: the SDK would drop answers to the callouts it owns, so
@@ -251,8 +299,9 @@ pub fn abandon_callouts(worker: &WorkerRef, ctx: u32) {
         .collect();
     for (token, id) in ids {
         worker.borrow_mut().callouts.remove(&token);
-        with_filter(worker, |f| {
-            f.on_callout_abandoned(id, now(), &mut HostStore)
+        // The stream is ending: its waiters are woken at the next tick.
+        call(worker, now(), None, |f, io| {
+            f.handle_callout_abandoned(id, io)
         });
     }
 }
@@ -290,74 +339,87 @@ pub enum Applied {
     Held,
 }
 
-/// Ask the core about the request of the current effective context and apply
-/// the answer.
+/// A request as the adapter keeps it while it is held: what the core
+/// needs to evaluate it again without a host call.
+#[derive(Debug, Clone)]
+pub struct OwnedRequest {
+    /// `:method`.
+    pub method: String,
+    /// `:path`.
+    pub path: String,
+    /// All request headers, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl OwnedRequest {
+    /// The request of the current effective context, read from the host.
+    pub fn read() -> OwnedRequest {
+        let headers = header_map::get(MapType::HttpRequestHeaders);
+        let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        // The pseudo-headers are in the map we already hold (Envoy,
+        // oauth-host); the properties are a fallback for hosts that leave
+        // them out. The core drops the query itself.
+        let method = header(":method")
+            .or_else(|| property(&["request", "method"]))
+            .unwrap_or_default();
+        let path = header(":path")
+            .or_else(|| property(&["request", "url_path"]))
+            .unwrap_or_default();
+        OwnedRequest {
+            method,
+            path,
+            headers,
+        }
+    }
+}
+
+/// Ask the core about `req`, the request of the current effective context
+/// `context_id`, and apply the answer; a paused request is held with its
+/// [`WaitFor`].
 pub fn evaluate(
     worker: &WorkerRef,
     context_id: u32,
+    req: OwnedRequest,
     held_since: Option<UnixMillis>,
     resumed: bool,
     sdk_ctx: u32,
 ) -> Applied {
-    let headers = header_map::get(MapType::HttpRequestHeaders);
-    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    // The pseudo-headers are in the map we already hold (Envoy, oauth-host);
-    // the properties are a fallback for hosts that leave them out. The core
-    // drops the query itself.
-    let method = header(":method")
-        .or_else(|| property(&["request", "method"]))
-        .unwrap_or_default();
-    let path = header(":path")
-        .or_else(|| property(&["request", "url_path"]))
-        .unwrap_or_default();
     let now = now();
-    let decision = {
-        let mut w = worker.borrow_mut();
-        let Some(filter) = w.filter.as_mut() else {
-            drop(w);
-            // Never configured: fail closed.
-            log(
-                LogLevel::Error,
-                "oauth-filter: request before a valid configuration; refusing",
-            );
-            let _ = hostcalls::send_http_response(503, vec![("content-type", "application/json")],
-                Some(br#"{"error":"temporarily_unavailable","error_description":"filter not configured"}"#));
-            return Applied::Replied;
-        };
-        let req = RequestView {
-            method: &method,
-            path: &path,
-            headers: &headers,
-            held_since,
-        };
-        let d = filter.on_request_in(&req, now, &mut HostStore);
-        let injected = filter.take_injected();
-        let callouts = filter.drain_callouts();
-        let events = filter.drain_events();
-        w.emit(events);
-        if let Some(i) = injected {
-            w.injected.insert(context_id, i);
-        }
-        let d = match d {
-            Decision::Pause => {
-                w.waiting.entry(context_id).or_insert(now);
-                Decision::Pause
-            }
-            other => {
-                w.waiting.remove(&context_id);
-                other
-            }
-        };
-        drop(w);
-        if !callouts.is_empty() {
-            dispatch(worker, callouts, sdk_ctx);
-        }
-        if d == Decision::Pause {
-            // (A refused dispatch is answered at the next tick.)
-            return Applied::Held;
-        }
-        d
+    let view = RequestView {
+        method: &req.method,
+        path: &req.path,
+        headers: &req.headers,
+        held_since,
     };
+    let Some(polled) = call(worker, now, Some(context_id), |f, io| {
+        f.handle_request(&view, io)
+    }) else {
+        // Never configured: fail closed.
+        log(
+            LogLevel::Error,
+            "oauth-filter: request before a valid configuration; refusing",
+        );
+        let _ = hostcalls::send_http_response(
+            503,
+            vec![("content-type", "application/json")],
+            Some(
+                br#"{"error":"temporarily_unavailable","error_description":"filter not configured"}"#,
+            ),
+        );
+        return Applied::Replied;
+    };
+    // (A decision never settles a wait: `polled.ready` is empty.)
+    let decision = polled.value;
+    if let Decision::Pause(wait) = decision {
+        worker
+            .borrow_mut()
+            .held
+            .hold(context_id, held_since.unwrap_or(now), wait, req);
+        // (A refused dispatch is answered at the next tick.)
+        dispatch(worker, polled.callouts, sdk_ctx);
+        return Applied::Held;
+    }
+    dispatch(worker, polled.callouts, sdk_ctx);
     match decision {
         Decision::Continue(edits) => {
             // Only headers the request carries: one host call fewer per
@@ -365,7 +427,7 @@ pub fn evaluate(
             for h in edits
                 .remove
                 .iter()
-                .filter(|h| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)))
+                .filter(|h| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)))
             {
                 let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, None);
             }
@@ -386,31 +448,33 @@ pub fn evaluate(
             let _ = hostcalls::send_http_response(u32::from(r.status), hs, Some(r.body.as_bytes()));
             Applied::Replied
         }
-        Decision::Pause => Applied::Held,
+        Decision::Pause(_) => Applied::Held,
     }
 }
 
-/// Re-evaluate every held request (after keys may have changed or time
-/// passed), then switch back to `sdk_ctx`, the context whose callback runs.
-pub fn resume_waiting(worker: &WorkerRef, sdk_ctx: u32) {
-    let held: Vec<(u32, UnixMillis)> = worker
-        .borrow()
-        .waiting
-        .iter()
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    if held.is_empty() {
+/// Re-evaluate the held requests `contexts` (from their own copies), then
+/// switch back to `sdk_ctx`, the context whose callback runs.
+pub fn resume(worker: &WorkerRef, contexts: Vec<u32>, sdk_ctx: u32) {
+    if contexts.is_empty() {
         return;
     }
-    for (id, since) in held {
+    for id in contexts {
+        let Some(h) = worker.borrow_mut().held.release(id) else {
+            continue; // answered meanwhile
+        };
         if hostcalls::set_effective_context(id).is_err() {
-            // The stream is gone.
-            worker.borrow_mut().waiting.remove(&id);
-            continue;
+            continue; // the stream is gone
         }
-        evaluate(worker, id, Some(since), true, sdk_ctx);
+        evaluate(worker, id, h.request, Some(h.since), true, sdk_ctx);
     }
     let _ = hostcalls::set_effective_context(sdk_ctx);
+}
+
+/// Re-evaluate every held request (a tick: another worker may have filled
+/// shared data, hold budgets run out).
+pub fn resume_all(worker: &WorkerRef, sdk_ctx: u32) {
+    let all = worker.borrow().held.all();
+    resume(worker, all, sdk_ctx);
 }
 
 /// A process-unique worker id: 16 random bytes (WASI `random_get`), or the
@@ -449,7 +513,7 @@ pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
         .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
         .map(|(_, v)| v.as_str())
         .collect();
-    with_filter(worker, |f| {
-        f.on_upstream_response(injected, status, &challenges, &mut HostStore)
+    call(worker, now(), None, |f, io| {
+        f.handle_upstream_response(injected, status, &challenges, io)
     });
 }

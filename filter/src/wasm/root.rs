@@ -8,9 +8,7 @@ use proxy_wasm::types::{ContextType, LogLevel};
 use super::foreign_verify::FOREIGN_VERIFY;
 use super::http::Http;
 use super::store::HostStore;
-use super::{
-    deliver, dispatch, log, now, resume_waiting, with_filter, worker_id, Worker, WorkerRef,
-};
+use super::{call, deliver, dispatch, log, now, resume_all, worker_id, Worker, WorkerRef};
 use crate::core::config::{self, Secrets};
 use crate::core::Filter;
 
@@ -90,10 +88,11 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        let list =
-            with_filter(&self.worker, |f| f.on_tick(now(), &mut HostStore)).unwrap_or_default();
-        dispatch(&self.worker, list, self.id);
-        resume_waiting(&self.worker, self.id);
+        // A tick wakes every held request, whatever is ready.
+        if let Some(p) = call(&self.worker, now(), None, |f, io| f.handle_tick(io)) {
+            dispatch(&self.worker, p.callouts, self.id);
+        }
+        resume_all(&self.worker, self.id);
         self.worker.borrow_mut().flush_counters();
     }
 

@@ -1,7 +1,180 @@
-//! Helpers shared by the filter's integration tests: reading the form body of
-//! a callout the core asked for (introspection, token requests).
+//! Helpers shared by the filter's integration tests: a worker harness over
+//! the core's I/O envelope, and reading the form body of a callout the core
+//! asked for (introspection, token requests).
+#![allow(dead_code)]
 
-use oauth_filter::core::Callout;
+use std::ops::{Deref, DerefMut};
+
+use oauth_filter::core::client::Injected;
+use oauth_filter::core::config::FilterConfig;
+use oauth_filter::core::events::Event;
+use oauth_filter::core::response::{HeaderEdits, LocalReply};
+use oauth_filter::core::shared::{MemoryStore, SharedStore};
+use oauth_filter::core::{
+    self as core, Callout, CalloutId, CalloutResponse, Filter, Io, Outbox, RequestView, UnixMillis,
+    WaitFor,
+};
+
+/// [`core::Decision`] with the wait left out (kept in [`Worker::last_wait`]),
+/// so that tests compare decisions as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward with these edits.
+    Continue(HeaderEdits),
+    /// Answer here.
+    Reply(LocalReply),
+    /// Held.
+    Pause,
+}
+
+/// One worker as an adapter drives it: a [`Filter`], one fresh [`Outbox`]
+/// per call, polled into the lists the tests look at. Request callouts wait
+/// in [`Worker::drain_callouts`]; tick and answer callouts are returned.
+pub struct Worker {
+    filter: Filter,
+    /// Shared data for [`Worker::on_request`] (one worker alone).
+    own: MemoryStore,
+    callouts: Vec<Callout>,
+    events: Vec<Event>,
+    injected: Option<Injected>,
+    ready: Vec<WaitFor>,
+    /// What the last paused request waits for.
+    pub last_wait: Option<WaitFor>,
+}
+
+impl Deref for Worker {
+    type Target = Filter;
+    fn deref(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+impl DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Filter {
+        &mut self.filter
+    }
+}
+
+impl Worker {
+    /// A worker over [`Filter::new`].
+    pub fn new(cfg: FilterConfig, id: &str) -> Worker {
+        Worker {
+            filter: Filter::new(cfg, id),
+            own: MemoryStore::default(),
+            callouts: Vec::new(),
+            events: Vec::new(),
+            injected: None,
+            ready: Vec::new(),
+            last_wait: None,
+        }
+    }
+
+    /// Call the core, poll the outbox: events and ready kept; callouts returned.
+    fn call<T>(
+        &mut self,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+        f: impl FnOnce(&mut Filter, &mut Io<'_>) -> T,
+    ) -> (T, Vec<Callout>, Option<Injected>) {
+        let mut out = Outbox::default();
+        let v = f(&mut self.filter, &mut Io::new(now, store, &mut out));
+        self.events.extend(out.events);
+        for w in out.ready {
+            if !self.ready.contains(&w) {
+                self.ready.push(w);
+            }
+        }
+        (v, out.callouts, out.injected)
+    }
+
+    /// Decide with the worker's own shared data.
+    pub fn on_request(&mut self, req: &RequestView<'_>, now: UnixMillis) -> Decision {
+        let mut own = std::mem::take(&mut self.own);
+        let d = self.on_request_in(req, now, &mut own);
+        self.own = own;
+        d
+    }
+
+    /// Decide; the callouts wait in [`Worker::drain_callouts`].
+    pub fn on_request_in(
+        &mut self,
+        req: &RequestView<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) -> Decision {
+        let (d, callouts, injected) = self.call(now, store, |f, io| f.handle_request(req, io));
+        self.callouts.extend(callouts);
+        self.injected = injected;
+        match d {
+            core::Decision::Continue(e) => Decision::Continue(e),
+            core::Decision::Reply(r) => Decision::Reply(r),
+            core::Decision::Pause(w) => {
+                self.last_wait = Some(w);
+                Decision::Pause
+            }
+        }
+    }
+
+    /// A tick; the callouts it starts.
+    pub fn on_tick(&mut self, now: UnixMillis, store: &mut dyn SharedStore) -> Vec<Callout> {
+        self.call(now, store, |f, io| f.handle_tick(io)).1
+    }
+
+    /// A callout answer; the follow-up callouts.
+    pub fn on_callout_response(
+        &mut self,
+        id: CalloutId,
+        resp: CalloutResponse<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) -> Vec<Callout> {
+        self.call(now, store, |f, io| f.handle_callout_response(id, resp, io))
+            .1
+    }
+
+    /// A callout given up.
+    pub fn on_callout_abandoned(
+        &mut self,
+        id: CalloutId,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+    ) {
+        self.call(now, store, |f, io| f.handle_callout_abandoned(id, io));
+    }
+
+    /// The upstream's answer to a request that carried `injected`.
+    pub fn on_upstream_response(
+        &mut self,
+        injected: Injected,
+        status: u16,
+        www_authenticate: &[&str],
+        store: &mut dyn SharedStore,
+    ) {
+        self.call(UnixMillis(0), store, |f, io| {
+            f.handle_upstream_response(injected, status, www_authenticate, io)
+        });
+    }
+
+    /// Callouts requests asked for since the last call.
+    pub fn drain_callouts(&mut self) -> Vec<Callout> {
+        std::mem::take(&mut self.callouts)
+    }
+
+    /// Events since the last call.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The gateway's token the last decided request carries upstream.
+    pub fn take_injected(&mut self) -> Option<Injected> {
+        self.injected.take()
+    }
+
+    /// What arrived since the last call.
+    pub fn take_ready(&mut self) -> Vec<WaitFor> {
+        std::mem::take(&mut self.ready)
+    }
+}
 
 /// The callout's `application/x-www-form-urlencoded` body, decoded.
 pub fn form(c: &Callout) -> Vec<(String, String)> {

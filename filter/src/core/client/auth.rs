@@ -15,13 +15,28 @@ use crate::core::util::form::form_urlencode;
 use crate::core::util::hex::sha256_id;
 use crate::core::util::time::UnixMillis;
 
-/// What client authentication adds to one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What client authentication adds to one request. `Debug` prints the names
+/// only: every value may be a credential.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthParts {
     /// Extra request headers.
     pub headers: Vec<(String, String)>,
     /// Extra form members.
     pub form: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for AuthParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |v: &[(String, String)]| {
+            v.iter()
+                .map(|(n, _)| format!("{n}: <redacted>"))
+                .collect::<Vec<_>>()
+        };
+        f.debug_struct("AuthParts")
+            .field("headers", &names(&self.headers))
+            .field("form", &names(&self.form))
+            .finish()
+    }
 }
 
 /// `client_assertion_type` for JWT assertions (RFC 7523 §2.2).

@@ -12,6 +12,8 @@ use super::auth::jti;
 use crate::core::callout::{Callout, CalloutId, CalloutResponse};
 use crate::core::config::{Endpoint, Grant, TokenSource};
 use crate::core::events::{hash_prefix, Event, Level, Metric};
+use crate::core::held::WaitFor;
+use crate::core::io::Io;
 use crate::core::shared::{release, try_acquire, LeaseOutcome, SharedStore};
 use crate::core::util::time::UnixMillis;
 use crate::core::util::uri::HttpUri;
@@ -69,7 +71,7 @@ pub struct StoredFailure {
 }
 
 /// What a request gets from [`TokenManager::token_for`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum TokenState {
     /// Use this token (generation `gen`).
     Ready {
@@ -82,6 +84,20 @@ pub enum TokenState {
     Wait,
     /// No token: 502 naming the failure.
     Failed(StoredFailure),
+}
+
+impl fmt::Debug for TokenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenState::Ready { gen, .. } => f
+                .debug_struct("Ready")
+                .field("token", &"<redacted>")
+                .field("gen", gen)
+                .finish(),
+            TokenState::Wait => f.write_str("Wait"),
+            TokenState::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+        }
+    }
 }
 
 /// A token request this worker has under way.
@@ -177,19 +193,18 @@ impl TokenManager {
     }
 
     /// The token for a request to source `idx`; may start a token request
-    /// (see [`TokenManager`]'s callouts in `out`). `held_since`: when the
-    /// request was first held.
-    #[allow(clippy::too_many_arguments)]
+    /// (into `io.out`). `held_since`: when the request was first held.
     pub fn token_for(
         &mut self,
         src: &TokenSource,
         idx: usize,
         held_since: Option<UnixMillis>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        out: &mut Vec<Callout>,
-        events: &mut Vec<Event>,
+        io: &mut Io<'_>,
     ) -> TokenState {
+        let now = io.now;
+        let store = &mut *io.store;
+        let out = &mut io.out.callouts;
+        let events = &mut io.out.events;
         let (rec, _) = self.read(src, idx, store);
         let recent_failure = rec
             .failure
@@ -297,9 +312,32 @@ impl TokenManager {
         }
     }
 
-    /// A callout of ours answered (or failed: status None). Returns a
-    /// follow-up callout (the token request after discovery).
+    /// A callout of ours answered (or failed: status None). A follow-up
+    /// callout (the token request after discovery) goes to `io.out`;
+    /// otherwise the source's token is ready (obtained or failed).
     pub fn on_response(
+        &mut self,
+        sources: &[TokenSource],
+        id: CalloutId,
+        resp: CalloutResponse<'_>,
+        io: &mut Io<'_>,
+    ) {
+        let CalloutId::Token { source: idx, .. } = id else {
+            return;
+        };
+        let mine = self
+            .locals
+            .get(idx)
+            .and_then(|l| l.flight.as_ref())
+            .is_some_and(|f| f.id() == id);
+        let follow_up = self.settle(sources, id, resp, io.now, io.store, &mut io.out.events);
+        io.out.callouts.extend(follow_up);
+        if mine && self.locals.get(idx).is_some_and(|l| l.flight.is_none()) {
+            io.out.ready(WaitFor::Token(idx));
+        }
+    }
+
+    fn settle(
         &mut self,
         sources: &[TokenSource],
         id: CalloutId,
@@ -453,8 +491,9 @@ impl TokenManager {
     }
 
     /// A callout of ours will never be answered (its stream ended): give the
-    /// lease up so that another request can fetch.
-    pub fn abandon(&mut self, sources: &[TokenSource], id: CalloutId, store: &mut dyn SharedStore) {
+    /// lease up so that another request can fetch (the source is ready: its
+    /// waiting requests start over).
+    pub fn abandon(&mut self, sources: &[TokenSource], id: CalloutId, io: &mut Io<'_>) {
         let CalloutId::Token { source: idx, .. } = id else {
             return;
         };
@@ -463,20 +502,16 @@ impl TokenManager {
         };
         if local.flight.as_ref().is_some_and(|f| f.id() == id) {
             local.flight = None;
-            release(store, &format!("{}/lease", src.key), &self.worker);
+            release(io.store, &format!("{}/lease", src.key), &self.worker);
+            io.out.ready(WaitFor::Token(idx));
         }
     }
 
     /// The upstream refused the token of generation `gen` (401
     /// `invalid_token`): drop it if it is still the current one.
-    pub fn invalidate(
-        &mut self,
-        src: &TokenSource,
-        idx: usize,
-        gen: u64,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
-    ) {
+    pub fn invalidate(&mut self, src: &TokenSource, idx: usize, gen: u64, io: &mut Io<'_>) {
+        let store = &mut *io.store;
+        let events = &mut io.out.events;
         let (rec, _) = self.read(src, idx, store);
         if rec.gen != gen || rec.token.is_none() {
             return; // already replaced

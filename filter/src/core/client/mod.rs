@@ -34,23 +34,15 @@ pub use answer::{parse_discovery, parse_token_answer, TokenAnswer, TokenFailure,
 pub use challenge::is_invalid_token_challenge;
 pub use manager::{Record, StoredFailure, StoredToken, TokenManager, TokenState};
 
-use crate::core::callout::Callout;
 use crate::core::config::Client;
 use crate::core::error::Rejection;
-use crate::core::events::Event;
+use crate::core::held::WaitFor;
+pub use crate::core::io::Injected;
+use crate::core::io::Io;
 use crate::core::response::HeaderEdits;
 use crate::core::route::normalize_path;
 use crate::core::shared::{ensure_lease, SharedStore};
 use crate::core::util::time::UnixMillis;
-
-/// The token a request was sent upstream with, for the response phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Injected {
-    /// Source index.
-    pub source: usize,
-    /// Token generation.
-    pub gen: u64,
-}
 
 impl Client {
     /// Creates every source's token-request lease in shared data (see
@@ -78,15 +70,15 @@ impl Client {
 pub enum ClientStage {
     /// Forward with these edits (the gateway's token added, if any).
     Ready(HeaderEdits, Option<Injected>),
-    /// Hold: a token request is under way.
-    Wait,
+    /// Hold until [`WaitFor::Token`] of the route's source: a token
+    /// request is under way.
+    Wait(WaitFor),
     /// No token for the upstream: 502.
     Failed(Rejection),
 }
 
 /// The client stage of a request: add the gateway's own token for the
-/// route's source to `edits`; may start a token request (into `outbox`).
-#[allow(clippy::too_many_arguments)]
+/// route's source to `edits`; may start a token request (into `io.out`).
 pub fn stage(
     client: Option<&Client>,
     tokens: &mut TokenManager,
@@ -94,10 +86,7 @@ pub fn stage(
     path: &str,
     held_since: Option<UnixMillis>,
     mut edits: HeaderEdits,
-    now: UnixMillis,
-    store: &mut dyn SharedStore,
-    outbox: &mut Vec<Callout>,
-    events: &mut Vec<Event>,
+    io: &mut Io<'_>,
 ) -> ClientStage {
     let Some(client) = client else {
         return ClientStage::Ready(edits, None);
@@ -106,7 +95,7 @@ pub fn stage(
         return ClientStage::Ready(edits, None);
     };
     let src = &client.sources[idx];
-    match tokens.token_for(src, idx, held_since, now, store, outbox, events) {
+    match tokens.token_for(src, idx, held_since, io) {
         TokenState::Ready { token, gen } => {
             // Ours replaces any value the client sent in that header.
             edits.remove.retain(|h| *h != client.header);
@@ -116,7 +105,7 @@ pub fn stage(
                 .push((client.header.clone(), format!("Bearer {token}")));
             ClientStage::Ready(edits, Some(Injected { source: idx, gen }))
         }
-        TokenState::Wait => ClientStage::Wait,
+        TokenState::Wait => ClientStage::Wait(WaitFor::Token(idx)),
         TokenState::Failed(f) => ClientStage::Failed(Rejection::UpstreamTokenUnavailable {
             source: src.name.clone(),
             code: f.code,

@@ -3,6 +3,7 @@
 
 use super::ConfigError;
 use crate::core::route::{Route, RouteError};
+use crate::core::util::header::{canonical, MAX_SEPARATORS};
 use crate::core::util::uri::HttpUri;
 
 /// A [`ConfigError`] at `path`.
@@ -27,6 +28,53 @@ pub(crate) fn header_not_authorization(h: &str, path: &str) -> Result<(), Config
         return Err(err(
             path,
             "must be a lowercase header name other than authorization",
+        ));
+    }
+    Ok(())
+}
+
+/// Names a claim header or the payload header must not take, compared
+/// after folding case and `_` to `-` ([`canonical`]): they frame the
+/// message (an upstream would read the body differently), are hop-by-hop
+/// (RFC 9110 §7.6.1, and the legacy ones), route it (`host`), or carry
+/// credentials. Pseudo-headers (`:path`, …) are not header names at all.
+pub const RESERVED_HEADERS: [&str; 14] = [
+    "content-length",
+    "transfer-encoding",
+    "content-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "authorization",
+];
+
+/// A header the filter sets from claims (`upstream.claim_headers[i].header`,
+/// `upstream.payload_header`): a lowercase name, not
+/// [`RESERVED_HEADERS`] in any spelling, at most
+/// [`MAX_SEPARATORS`] separators (it is removed from client requests in
+/// every `-`/`_` spelling).
+pub(crate) fn claim_header(h: &str, path: &str) -> Result<(), ConfigError> {
+    if !header_name_ok(h) {
+        return Err(err(path, "must be a lowercase header name ([a-z0-9_-]+)"));
+    }
+    let c = canonical(h);
+    if RESERVED_HEADERS.contains(&c.as_str()) {
+        return Err(err(
+            path,
+            format!("{h:?} is a framing, hop-by-hop or credential header"),
+        ));
+    }
+    if h.bytes().filter(|b| *b == b'-' || *b == b'_').count() > MAX_SEPARATORS {
+        return Err(err(
+            path,
+            format!("at most {MAX_SEPARATORS} '-' or '_' separators"),
         ));
     }
     Ok(())

@@ -32,21 +32,12 @@ pub struct ClientConfig {
     pub header: String,
 }
 
-/// Which source serves matching requests.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientRule {
-    /// Methods the rule applies to; empty means any.
-    #[serde(default)]
-    pub methods: Vec<String>,
-    /// Path prefix (segment-unaware), without query.
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Exact path, without query.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Source name; `null` sends no token of the gateway's.
-    pub source: Option<String>,
+route_rule! {
+    /// Which source serves matching requests.
+    ClientRule {
+        /// Source name; `null` sends no token of the gateway's.
+        source: Option<String>,
+    }
 }
 
 /// One token source in the configuration.

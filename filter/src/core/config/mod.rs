@@ -13,6 +13,32 @@ use std::fmt;
 
 use serde::Deserialize;
 
+/// Declares a rule of the configuration: the route fields every rule has
+/// (`methods`, `path_prefix`, `path`, validated into one
+/// [`crate::core::route::Route`] by `check::route`) written once, plus the
+/// rule's own field. (A flattened struct would lose `deny_unknown_fields`.)
+macro_rules! route_rule {
+    ($(#[$meta:meta])* $name:ident { $(#[$fmeta:meta])* $field:ident: $ty:ty $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Methods the rule applies to (any case; a `GET` rule also
+            /// covers `HEAD`); empty means any.
+            #[serde(default)]
+            pub methods: Vec<String>,
+            /// Path prefix (segment-unaware, like Envoy's `prefix`), without query.
+            #[serde(default)]
+            pub path_prefix: Option<String>,
+            /// Exact path, without query.
+            #[serde(default)]
+            pub path: Option<String>,
+            $(#[$fmeta])*
+            pub $field: $ty,
+        }
+    };
+}
+
 pub mod client;
 pub mod client_auth;
 pub mod introspection;

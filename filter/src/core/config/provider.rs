@@ -77,8 +77,10 @@ impl Resolver {
     }
 }
 
-/// Key source of a provider: exactly one of the variants.
-#[derive(Debug, Clone, Deserialize)]
+/// Key source of a provider: exactly one of the variants. `Debug` prints
+/// an inline set with its private and secret members (`k`, `d`, `p`, …)
+/// as `<redacted>`.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum JwksSource {
     /// A JWK set written in the configuration.
@@ -87,6 +89,19 @@ pub enum JwksSource {
     Remote(RemoteJwks),
     /// OIDC discovery: `<issuer>/.well-known/openid-configuration` → `jwks_uri`.
     Discovery(DiscoveryJwks),
+}
+
+impl std::fmt::Debug for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksSource::Inline(v) => f
+                .debug_tuple("Inline")
+                .field(&crate::core::jose::jwk::redacted_jwks(v))
+                .finish(),
+            JwksSource::Remote(r) => f.debug_tuple("Remote").field(r).finish(),
+            JwksSource::Discovery(d) => f.debug_tuple("Discovery").field(d).finish(),
+        }
+    }
 }
 
 /// A remote JWK set.

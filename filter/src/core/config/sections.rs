@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::check::{self, err};
 use super::{defaults, Config, ConfigError};
 use crate::core::route::Route;
+use crate::core::util::header::canonical;
 
 /// Token extraction options.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,21 +47,12 @@ pub struct ScopeConfig {
     pub rules: Vec<ScopeRule>,
 }
 
-/// Scopes for matching requests.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeRule {
-    /// Methods the rule applies to; empty means any.
-    #[serde(default)]
-    pub methods: Vec<String>,
-    /// Path prefix (segment-unaware, like Envoy's `prefix`), without query.
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Exact path, without query.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Scopes needed in addition to the global ones.
-    pub required: Vec<String>,
+route_rule! {
+    /// Scopes for matching requests.
+    ScopeRule {
+        /// Scopes needed in addition to the global ones.
+        required: Vec<String>,
+    }
 }
 
 /// Request edits towards the upstream.
@@ -240,14 +232,17 @@ pub(super) fn validate(cfg: &Config) -> Result<Scopes, ConfigError> {
     let mut seen_headers = HashSet::new();
     for (i, ch) in cfg.upstream.claim_headers.iter().enumerate() {
         let p = format!("upstream.claim_headers[{i}].header");
-        check::header_not_authorization(&ch.header, &p)?;
-        if !seen_headers.insert(ch.header.clone()) {
-            return Err(err(p, "duplicate header"));
+        check::claim_header(&ch.header, &p)?;
+        if !seen_headers.insert(canonical(&ch.header)) {
+            return Err(err(
+                p,
+                "duplicate header (names are compared ignoring case and '-'/'_')",
+            ));
         }
     }
     if let Some(h) = &cfg.upstream.payload_header {
-        check::header_not_authorization(h, "upstream.payload_header")?;
-        if seen_headers.contains(h) {
+        check::claim_header(h, "upstream.payload_header")?;
+        if seen_headers.contains(&canonical(h)) {
             return Err(err(
                 "upstream.payload_header",
                 "already used by a claim header",

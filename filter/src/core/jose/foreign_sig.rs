@@ -12,20 +12,25 @@
 //! | `text` | 4, bytes | the signed bytes (the JWS signing input) |
 //!
 //! and answer a protobuf `VerifySignatureResult { bool result = 1; string
-//! error = 2; }`. Only RSASSA-PKCS1-v1_5 (RS*) and ECDSA (ES256, ES384) go
+//! error = 2; }`. The protobuf messages are the shared crate's
+//! ([`abi_wire::verify_signature`], also used by `oauth-host`); this module
+//! only builds the DER the host expects. Only RSASSA-PKCS1-v1_5 (RS*) and ECDSA (ES256, ES384) go
 //! this way: the hosts' verifier uses the key's default padding (PKCS#1
 //! v1.5), so PSS, EdDSA and HMAC stay with the pure-Rust verifiers.
 //!
 //! A JWS ECDSA signature is `r || s` (RFC 7518 §3.4); it is re-encoded as
 //! DER here.
 
+use abi_wire::verify_signature::Arguments;
 use rsa::traits::PublicKeyParts;
 
 use super::jwk::KeyMaterial;
 use super::jws::Alg;
 
+pub use abi_wire::verify_signature::Answer;
+
 /// Name of the foreign function.
-pub const FUNCTION: &str = "verify_signature";
+pub const FUNCTION: &str = abi_wire::verify_signature::NAME;
 
 /// The protobuf `VerifySignatureArguments` for checking `signature` over
 /// `message` with `key` under `alg`, or `None` when this algorithm (or a
@@ -68,90 +73,22 @@ pub fn arguments(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) 
         }
         _ => return None,
     };
-    let mut out = Vec::with_capacity(spki.len() + sig.len() + message.len() + 32);
-    pb_field(&mut out, 1, hash.as_bytes());
-    pb_field(&mut out, 2, &spki);
-    pb_field(&mut out, 3, &sig);
-    pb_field(&mut out, 4, message);
-    Some(out)
+    Some(
+        Arguments {
+            hash: hash.as_bytes(),
+            public_key: &spki,
+            signature: &sig,
+            text: message,
+            public_key_pem: b"",
+        }
+        .encode(),
+    )
 }
 
-/// What a `VerifySignatureResult` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// `result: true`.
-    Valid,
-    /// `result: false` (absent, as proto3 leaves defaults out).
-    Invalid,
-    /// Not a `VerifySignatureResult`.
-    Malformed,
-}
-
-/// Reads a protobuf `VerifySignatureResult`.
+/// Reads a protobuf `VerifySignatureResult` (kept for callers of the old
+/// name; the decoder is [`abi_wire::verify_signature::Answer::decode`]).
 pub fn parse_result(bytes: &[u8]) -> Answer {
-    let mut valid = false;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let Some((key, after)) = varint(rest) else {
-            return Answer::Malformed;
-        };
-        rest = after;
-        match (key >> 3, key & 7) {
-            (1, 0) => {
-                let Some((v, after)) = varint(rest) else {
-                    return Answer::Malformed;
-                };
-                valid = v != 0;
-                rest = after;
-            }
-            (_, 0) => match varint(rest) {
-                Some((_, after)) => rest = after,
-                None => return Answer::Malformed,
-            },
-            (_, 2) => {
-                let Some((len, after)) = varint(rest) else {
-                    return Answer::Malformed;
-                };
-                let Some(after) = usize::try_from(len).ok().and_then(|n| after.get(n..)) else {
-                    return Answer::Malformed;
-                };
-                rest = after;
-            }
-            _ => return Answer::Malformed,
-        }
-    }
-    if valid {
-        Answer::Valid
-    } else {
-        Answer::Invalid
-    }
-}
-
-/// One protobuf varint and the bytes after it.
-fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
-fn pb_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// A length-delimited field (wire type 2).
-fn pb_field(out: &mut Vec<u8>, number: u64, value: &[u8]) {
-    pb_varint(out, (number << 3) | 2);
-    pb_varint(out, value.len() as u64);
-    out.extend_from_slice(value);
+    Answer::decode(bytes)
 }
 
 // ---------------------------------------------------------------- DER
@@ -241,18 +178,6 @@ fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn fields(mut bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
-        let mut out = Vec::new();
-        while !bytes.is_empty() {
-            let (key, rest) = varint(bytes).unwrap();
-            assert_eq!(key & 7, 2);
-            let (len, rest) = varint(rest).unwrap();
-            out.push((key >> 3, rest[..len as usize].to_vec()));
-            bytes = &rest[len as usize..];
-        }
-        out
-    }
-
     #[test]
     fn p256_arguments_match_the_pkcs8_and_der_encoders() {
         use p256::ecdsa::signature::Signer;
@@ -267,17 +192,15 @@ mod tests {
             &sig.to_bytes(),
         )
         .unwrap();
-        let f = fields(&args);
-        assert_eq!(f[0], (1, b"sha256".to_vec()));
+        let f = Arguments::decode(&args).unwrap();
+        assert_eq!(f.hash, b"sha256");
         assert_eq!(
-            f[1],
-            (
-                2,
-                verifying.to_public_key_der().unwrap().as_bytes().to_vec()
-            )
+            f.public_key,
+            verifying.to_public_key_der().unwrap().as_bytes()
         );
-        assert_eq!(f[2], (3, sig.to_der().as_bytes().to_vec()));
-        assert_eq!(f[3], (4, b"header.payload".to_vec()));
+        assert_eq!(f.signature, sig.to_der().as_bytes());
+        assert_eq!(f.text, b"header.payload");
+        assert!(f.public_key_pem.is_empty());
     }
 
     #[test]

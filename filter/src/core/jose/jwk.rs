@@ -41,6 +41,45 @@ impl fmt::Debug for KeyMaterial {
     }
 }
 
+/// JWK members that are secret (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037
+/// §2): never printed.
+pub const SECRET_MEMBERS: [&str; 8] = ["k", "d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/// A JWK or JWK set (as configured) with every [`SECRET_MEMBERS`] value
+/// replaced by `"<redacted>"`, for `Debug` output.
+pub fn redacted_jwks(v: &Value) -> Value {
+    fn key(k: &Value) -> Value {
+        match k {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(n, v)| {
+                        let v = if SECRET_MEMBERS.contains(&n.as_str()) {
+                            Value::String("<redacted>".into())
+                        } else {
+                            v.clone()
+                        };
+                        (n.clone(), v)
+                    })
+                    .collect(),
+            ),
+            // Not a JWK: print nothing of it.
+            _ => Value::String("<redacted>".into()),
+        }
+    }
+    match v {
+        Value::Object(m) if m.contains_key("keys") => {
+            let mut out = m.clone();
+            if let Some(Value::Array(keys)) = m.get("keys") {
+                out.insert("keys".into(), Value::Array(keys.iter().map(key).collect()));
+            } else {
+                out.insert("keys".into(), Value::String("<redacted>".into()));
+            }
+            Value::Object(out)
+        }
+        other => key(other),
+    }
+}
+
 /// One usable verification key.
 #[derive(Debug, Clone)]
 pub struct Jwk {

@@ -198,8 +198,9 @@ pub struct Header {
     pub typ: Option<String>,
 }
 
-/// A parsed, not yet verified, JWS.
-#[derive(Debug, Clone)]
+/// A parsed, not yet verified, JWS. `Debug` prints the header and claims,
+/// never the signing input or the signature (together: the bearer token).
+#[derive(Clone)]
 pub struct Jws<'a> {
     /// Protected header.
     pub header: Header,
@@ -211,6 +212,18 @@ pub struct Jws<'a> {
     pub payload_b64: &'a str,
     /// Raw signature bytes.
     pub signature: Vec<u8>,
+}
+
+impl std::fmt::Debug for Jws<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jws")
+            .field("header", &self.header)
+            .field("claims", &self.claims)
+            .field("signing_input", &"<redacted>")
+            .field("payload_b64", &"<redacted>")
+            .field("signature", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Decode unpadded, canonical base64url.

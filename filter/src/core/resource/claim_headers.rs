@@ -1,5 +1,6 @@
 //! Claim headers: the header edits for the request that goes upstream
-//! (claims copied into headers, the payload header, spoofed copies removed).
+//! (claims copied into headers, the payload header, spoofed copies removed
+//! in every spelling).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -7,12 +8,39 @@ use serde_json::{Map, Value};
 
 use crate::core::config::UpstreamConfig;
 pub use crate::core::response::HeaderEdits;
+use crate::core::util::header::{same_header, spellings};
 
-/// Headers a client must never be able to send (we own them).
+/// Headers a client must never be able to send (we own them): each claim
+/// header and the payload header in every `-`/`_` spelling
+/// ([`spellings`]: `x-auth-sub` → also `x_auth-sub`, `x-auth_sub`,
+/// `x_auth_sub`), lowercase. The adapter removes each that the request
+/// carries, comparing names case-insensitively, so `X-Auth_Sub` goes too.
 pub fn owned_headers(cfg: &UpstreamConfig) -> Vec<String> {
-    let mut v: Vec<String> = cfg.claim_headers.iter().map(|c| c.header.clone()).collect();
-    v.extend(cfg.payload_header.iter().cloned());
+    let mut v: Vec<String> = Vec::new();
+    let names = cfg
+        .claim_headers
+        .iter()
+        .map(|c| &c.header)
+        .chain(cfg.payload_header.iter());
+    for name in names {
+        for s in spellings(name) {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+    }
     v
+}
+
+/// Whether the request header `name` is a spelling (case, `-`/`_`) of a
+/// header the filter owns: for adapters that remove by matching each
+/// request header rather than by the [`owned_headers`] list.
+pub fn is_owned(cfg: &UpstreamConfig, name: &str) -> bool {
+    cfg.claim_headers
+        .iter()
+        .map(|c| &c.header)
+        .chain(cfg.payload_header.iter())
+        .any(|h| same_header(h, name))
 }
 
 /// A claim as a header value, or None when it cannot be one.

@@ -13,6 +13,7 @@ use super::Resolution;
 use crate::core::config::FilterConfig;
 use crate::core::error::{ClaimError, Rejection, TokenError};
 use crate::core::events::{Event, Metric};
+use crate::core::held::WaitFor;
 use crate::core::jose::jws;
 use crate::core::jose::verify::Verifier;
 use crate::core::util::time::UnixMillis;
@@ -111,7 +112,7 @@ impl JwtResolver {
         let set = match self.keys.lookup(idx) {
             KeyLookup::Ready(set) => set,
             KeyLookup::Loading if Self::may_hold(cfg, held_since, now) => {
-                return Resolution::Pending
+                return Resolution::Pending(WaitFor::Keys(idx))
             }
             KeyLookup::Loading | KeyLookup::Unavailable => {
                 return Resolution::Rejected(Rejection::KeysUnavailable)
@@ -122,7 +123,7 @@ impl JwtResolver {
             if !set.has_kid(k) {
                 let hold = Self::may_hold(cfg, held_since, now);
                 if hold && self.keys.request_refetch(idx, now) {
-                    return Resolution::Pending;
+                    return Resolution::Pending(WaitFor::Keys(idx));
                 }
                 return bad(TokenError::UnknownKid);
             }

@@ -18,13 +18,12 @@ pub mod token_cache;
 
 use serde_json::Value;
 
-use crate::core::callout::Callout;
 use crate::core::config::{FilterConfig, Resolver};
 use crate::core::error::Rejection;
-use crate::core::events::Event;
+use crate::core::held::WaitFor;
+use crate::core::io::Io;
 use crate::core::jose::jws;
 use crate::core::jose::verify::Verifier;
-use crate::core::shared::SharedStore;
 use crate::core::util::time::UnixMillis;
 use introspection::Introspector;
 use jwt::JwtResolver;
@@ -35,8 +34,9 @@ use token_cache::Verified;
 pub enum Resolution {
     /// Verified claims, and the payload (base64url) for the payload header.
     Verified(Verified, Option<String>),
-    /// Hold the request: keys or an answer are on their way.
-    Pending,
+    /// Hold the request until what it names arrives: keys or an answer
+    /// are on their way.
+    Pending(WaitFor),
     /// Refuse the request.
     Rejected(Rejection),
     /// No answer from the introspection endpoint and `danger_fail_open`.
@@ -64,19 +64,18 @@ impl Resolvers {
     /// Pick the resolver: a JWS whose `iss` names a JWT provider is verified
     /// here; a JWS of an introspection-only provider, and any other token
     /// when a provider introspects, goes to introspection.
-    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &mut self,
         cfg: &FilterConfig,
         token: &str,
         digest: &[u8; 32],
         held_since: Option<UnixMillis>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        outbox: &mut Vec<Callout>,
-        events: &mut Vec<Event>,
+        io: &mut Io<'_>,
     ) -> Resolution {
-        if let Some(r) = self.jwt.cached(cfg, token, digest, now, events) {
+        if let Some(r) = self
+            .jwt
+            .cached(cfg, token, digest, io.now, &mut io.out.events)
+        {
             return r;
         }
         let parsed = jws::parse(token);
@@ -90,12 +89,12 @@ impl Resolvers {
             None => cfg.introspector,
         };
         match introspect {
-            Some(i) => self.introspection.resolve(
-                cfg, i, token, digest, held_since, now, store, outbox, events,
-            ),
+            Some(i) => self
+                .introspection
+                .resolve(cfg, i, token, digest, held_since, io),
             None => self
                 .jwt
-                .resolve(cfg, token, digest, held_since, now, events),
+                .resolve(cfg, token, digest, held_since, io.now, &mut io.out.events),
         }
     }
 }

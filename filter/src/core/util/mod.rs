@@ -1,7 +1,8 @@
 //! Small building blocks with no OAuth knowledge: strict JSON, the clock
-//! type, callout URIs, hex and form encoding. Depends on nothing in `core`.
+//! type, callout URIs, hex and form encoding, header-name spellings. Depends on nothing in `core`.
 
 pub mod form;
+pub mod header;
 pub mod hex;
 pub mod json;
 pub mod time;

@@ -12,7 +12,10 @@ use crate::core::util::json::parse_strict;
 pub enum Answer {
     /// `active: true` with its members (all kept as claims).
     Active(Map<String, Value>),
-    /// `active: false` (other members ignored, RFC 7662 §2.2).
+    /// `active: false` (other members ignored, RFC 7662 §2.2), or an
+    /// active answer about a token that is not an access token (see
+    /// [`is_access_token_type`]): either way the token is refused with 401
+    /// `invalid_token`, and the answer is cached as inactive.
     Inactive,
 }
 
@@ -122,5 +125,82 @@ pub fn parse_answer(resp: CalloutResponse<'_>) -> Result<Answer, IntrospectionEr
             }
         }
     }
+    if !is_access_token_type(&map) {
+        return Ok(Answer::Inactive);
+    }
     Ok(Answer::Active(map))
+}
+
+/// `token_type` values (compared case-insensitively) that name an access
+/// token: the RFC 6749 §7.1 types the filter accepts (`Bearer`, `DPoP`) and
+/// the names some servers use (`access_token`, RFC 8693's
+/// `urn:ietf:params:oauth:token-type:access_token`).
+pub const ACCESS_TOKEN_TYPES: [&str; 4] = [
+    "bearer",
+    "dpop",
+    "access_token",
+    "urn:ietf:params:oauth:token-type:access_token",
+];
+
+/// Whether an active answer is about an access token: `token_type`, when
+/// present, must be one of [`ACCESS_TOKEN_TYPES`], and `token_use` (Ory
+/// Hydra), when present, must be `access_token`. An answer about a refresh
+/// token (`"token_type": "refresh_token"`) or an ID token is refused; an
+/// answer without either member is accepted (oidc-provider omits
+/// `token_type` for refresh tokens, most servers only introspect access
+/// tokens).
+pub fn is_access_token_type(map: &Map<String, Value>) -> bool {
+    let type_ok = match map.get("token_type").and_then(Value::as_str) {
+        None => true,
+        Some(t) => ACCESS_TOKEN_TYPES.iter().any(|a| a.eq_ignore_ascii_case(t)),
+    };
+    let use_ok = match map.get("token_use") {
+        None => true,
+        Some(v) => v
+            .as_str()
+            .is_some_and(|u| u.eq_ignore_ascii_case("access_token")),
+    };
+    type_ok && use_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str) -> Result<Answer, IntrospectionError> {
+        parse_answer(CalloutResponse {
+            status: Some(200),
+            headers: &[],
+            body: body.as_bytes(),
+        })
+    }
+
+    #[test]
+    fn refresh_tokens_and_id_tokens_are_refused() {
+        for body in [
+            r#"{"active":true,"sub":"a","token_type":"refresh_token"}"#,
+            r#"{"active":true,"sub":"a","token_type":"urn:ietf:params:oauth:token-type:refresh_token"}"#,
+            r#"{"active":true,"sub":"a","token_type":"id_token"}"#,
+            r#"{"active":true,"sub":"a","token_type":""}"#,
+            r#"{"active":true,"sub":"a","token_type":"Bearer","token_use":"refresh_token"}"#,
+            r#"{"active":true,"sub":"a","token_use":1}"#,
+        ] {
+            assert_eq!(answer(body), Ok(Answer::Inactive), "{body}");
+        }
+    }
+
+    #[test]
+    fn access_token_types_are_accepted() {
+        for body in [
+            r#"{"active":true,"sub":"a"}"#,
+            r#"{"active":true,"sub":"a","token_type":"Bearer"}"#,
+            r#"{"active":true,"sub":"a","token_type":"bearer"}"#,
+            r#"{"active":true,"sub":"a","token_type":"DPoP"}"#,
+            r#"{"active":true,"sub":"a","token_type":"access_token"}"#,
+            r#"{"active":true,"sub":"a","token_type":"urn:ietf:params:oauth:token-type:access_token"}"#,
+            r#"{"active":true,"sub":"a","token_type":"Bearer","token_use":"access_token"}"#,
+        ] {
+            assert!(matches!(answer(body), Ok(Answer::Active(_))), "{body}");
+        }
+    }
 }

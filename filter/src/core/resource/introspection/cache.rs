@@ -404,6 +404,11 @@ impl AnswerCache {
         self.by_id.insert(id, digest);
     }
 
+    /// This worker's callouts under way, with their token digests.
+    pub fn in_flight(&self) -> impl Iterator<Item = (CalloutId, [u8; 32])> + '_ {
+        self.by_id.iter().map(|(id, d)| (*id, *d))
+    }
+
     /// Whether `id` is one of this cache's callouts.
     pub fn owns(&self, id: CalloutId) -> bool {
         self.by_id.contains_key(&id)

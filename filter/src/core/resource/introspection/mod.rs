@@ -14,11 +14,13 @@ use std::collections::HashMap;
 use super::claims;
 use super::token_cache::Verified;
 use super::Resolution;
-use crate::core::callout::{Callout, CalloutId, CalloutResponse};
+use crate::core::callout::{CalloutId, CalloutResponse};
 use crate::core::client::auth::jti;
 use crate::core::config::FilterConfig;
 use crate::core::error::{Rejection, TokenError};
 use crate::core::events::{hash_prefix, Event, Histogram, Level, Metric};
+use crate::core::held::WaitFor;
+use crate::core::io::Io;
 use crate::core::shared::{lease_ttl_ms, SharedStore};
 use crate::core::util::hex::sha256_id;
 use crate::core::util::time::UnixMillis;
@@ -76,17 +78,17 @@ impl Introspector {
         }
     }
 
-    /// Give up callouts never answered.
-    pub fn on_tick(
-        &mut self,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
-    ) {
+    /// Give up callouts never answered (their tokens are ready: the
+    /// requests waiting for them start over).
+    pub fn on_tick(&mut self, io: &mut Io<'_>) {
         if let Some(a) = &mut self.answers {
-            for id in a.on_tick(now, store, events) {
+            let flying: Vec<(CalloutId, [u8; 32])> = a.in_flight().collect();
+            for id in a.on_tick(io.now, io.store, &mut io.out.events) {
                 self.started.remove(&id);
-                events.push(Event::Log(
+                if let Some((_, d)) = flying.iter().find(|(x, _)| *x == id) {
+                    io.out.ready(WaitFor::Introspection(*d));
+                }
+                io.out.event(Event::Log(
                     Level::Warn,
                     "introspection callout never answered; given up".into(),
                 ));
@@ -94,30 +96,27 @@ impl Introspector {
         }
     }
 
-    /// Callout `id` will never be answered: release its claim.
-    pub fn abandon(
-        &mut self,
-        id: CalloutId,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
-    ) {
+    /// Callout `id` will never be answered: release its claim (its token
+    /// is ready: the requests waiting for it start over).
+    pub fn abandon(&mut self, id: CalloutId, io: &mut Io<'_>) {
         self.started.remove(&id);
         if let Some(a) = &mut self.answers {
-            a.abandon(id, now, store, events);
+            if let Some(d) = a.abandon(id, io.now, io.store, &mut io.out.events) {
+                io.out.ready(WaitFor::Introspection(d));
+            }
         }
     }
 
-    /// An introspection callout finished.
+    /// An introspection callout finished: its token is ready.
     pub fn on_response(
         &mut self,
         cfg: &FilterConfig,
         id: CalloutId,
         resp: CalloutResponse<'_>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
+        io: &mut Io<'_>,
     ) {
+        let now = io.now;
+        let events = &mut io.out.events;
         let Some(answers) = &mut self.answers else {
             return;
         };
@@ -131,7 +130,7 @@ impl Introspector {
             ));
         }
         let result = parse_answer(resp);
-        let digest = answers.complete(id, &result, now, store, events);
+        let digest = answers.complete(id, &result, now, io.store, events);
         if let Err(e) = &result {
             events.push(Event::Metric(Metric::IntrospectionError(e.kind())));
             let name = cfg
@@ -147,11 +146,14 @@ impl Introspector {
                 ),
             ));
         }
+        if let Some(d) = digest {
+            io.out.ready(WaitFor::Introspection(d));
+        }
     }
 
     /// Resolve `token` of provider `idx` by introspection; may start a
-    /// callout (into `outbox`).
-    #[allow(clippy::too_many_arguments)]
+    /// callout (into `io.out`). A held request waits for
+    /// [`WaitFor::Introspection`] of `digest`.
     pub fn resolve(
         &mut self,
         cfg: &FilterConfig,
@@ -159,11 +161,10 @@ impl Introspector {
         token: &str,
         digest: &[u8; 32],
         held_since: Option<UnixMillis>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        outbox: &mut Vec<Callout>,
-        events: &mut Vec<Event>,
+        io: &mut Io<'_>,
     ) -> Resolution {
+        let now = io.now;
+        let events = &mut io.out.events;
         let provider = &cfg.providers[idx];
         let (Some(ic), Some(answers)) = (provider.introspection.as_ref(), self.answers.as_mut())
         else {
@@ -177,7 +178,7 @@ impl Introspector {
                 Resolution::Rejected(Rejection::IntrospectionUnavailable)
             }
         };
-        let lookup = answers.lookup(digest, held_since, now, store, events);
+        let lookup = answers.lookup(digest, held_since, now, io.store, events);
         let first = held_since.is_none();
         match lookup {
             Lookup::Hit(c) => {
@@ -192,7 +193,7 @@ impl Introspector {
                     events.push(Event::Metric(Metric::AnswerCacheMiss));
                 }
                 if hold {
-                    Resolution::Pending
+                    Resolution::Pending(WaitFor::Introspection(*digest))
                 } else {
                     failed()
                 }
@@ -206,12 +207,12 @@ impl Introspector {
                 let n = self.next;
                 let id = CalloutId::Introspection(n);
                 let jti = jti(&self.worker, n, now);
-                outbox.push(ic.request(id, token, now, &jti));
+                io.out.callouts.push(ic.request(id, token, now, &jti));
                 answers.started(*digest, id, now);
                 self.started.insert(id, now);
                 events.push(Event::Metric(Metric::IntrospectionCall));
                 if hold {
-                    Resolution::Pending
+                    Resolution::Pending(WaitFor::Introspection(*digest))
                 } else {
                     failed()
                 }

@@ -20,6 +20,8 @@ use serde_json::Value;
 use crate::core::callout::{Callout, CalloutId, CalloutResponse};
 use crate::core::config::{FilterConfig, KeyFetchConfig, KeySource};
 use crate::core::events::{Event, Level, Metric};
+use crate::core::held::WaitFor;
+use crate::core::io::Io;
 use crate::core::jose::jwk::JwkSet;
 use crate::core::shared::{
     ensure_lease, lease_ttl_ms, release, try_acquire, LeaseOutcome, SharedStore,
@@ -239,16 +241,15 @@ impl KeyManager {
         false
     }
 
-    /// Drive fetches: adopt newer shared records, start due fetches.
-    /// Returns callouts to start; `changed` receives providers whose key set changed.
-    pub fn on_tick(
-        &mut self,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
-        changed: &mut Vec<usize>,
-    ) -> Vec<Callout> {
-        let mut out = Vec::new();
+    /// Drive fetches: adopt newer shared records, start due fetches (into
+    /// `io.out`). `changed` receives providers whose key set changed; their
+    /// keys, and those of a fetch given up, are ready.
+    pub fn on_tick(&mut self, io: &mut Io<'_>, changed: &mut Vec<usize>) {
+        let now = io.now;
+        let store = &mut *io.store;
+        let events = &mut io.out.events;
+        let out = &mut io.out.callouts;
+        let mut settled = Vec::new();
         for i in 0..self.providers.len() {
             if matches!(self.providers[i].source, Source::Inline) {
                 continue;
@@ -260,6 +261,7 @@ impl KeyManager {
                 if now.since(started) > lease_ttl_ms(self.timing.timeout_ms, 2) {
                     self.providers[i].inflight = None;
                     self.fail(i, now, store, "callout never completed", events, changed);
+                    settled.push(i);
                 }
                 continue;
             }
@@ -272,7 +274,9 @@ impl KeyManager {
                 out.push(self.start(i, now, events));
             }
         }
-        out
+        for &i in changed.iter().chain(&settled) {
+            io.out.ready(WaitFor::Keys(i));
+        }
     }
 
     /// When provider `i` next needs a fetch.
@@ -401,23 +405,40 @@ impl KeyManager {
         p.record = Some(rec);
     }
 
-    /// A callout finished. Returns a follow-up callout (discovery → JWK set).
+    /// A callout finished. A follow-up callout (discovery → JWK set) goes
+    /// to `io.out`; otherwise the provider's keys are ready (fetched or
+    /// failed). `changed` receives providers whose key set changed.
     pub fn on_response(
         &mut self,
         id: CalloutId,
         resp: CalloutResponse<'_>,
-        now: UnixMillis,
-        store: &mut dyn SharedStore,
-        events: &mut Vec<Event>,
+        io: &mut Io<'_>,
         changed: &mut Vec<usize>,
-    ) -> Vec<Callout> {
+    ) {
         let Some(i) = self
             .providers
             .iter()
             .position(|p| p.inflight.is_some_and(|(x, _, _)| x == id))
         else {
-            return Vec::new();
+            return;
         };
+        let follow_up = self.settle(i, resp, io.now, io.store, &mut io.out.events, changed);
+        match follow_up {
+            Some(c) => io.out.callouts.push(c),
+            None => io.out.ready(WaitFor::Keys(i)),
+        }
+    }
+
+    /// Provider `i`'s callout answered: the follow-up callout, if any.
+    fn settle(
+        &mut self,
+        i: usize,
+        resp: CalloutResponse<'_>,
+        now: UnixMillis,
+        store: &mut dyn SharedStore,
+        events: &mut Vec<Event>,
+        changed: &mut Vec<usize>,
+    ) -> Option<Callout> {
         let stage = self.providers[i].inflight.map(|(_, s, _)| s);
         self.providers[i].inflight = None;
         match stage {
@@ -438,11 +459,11 @@ impl KeyManager {
                     let p = &self.providers[i];
                     // Extend our lease for the second step.
                     let _ = try_acquire(store, &p.lease_key, &self.worker, now, ttl);
-                    vec![self.start(i, now, events)]
+                    Some(self.start(i, now, events))
                 }
                 Err(msg) => {
                     self.fail(i, now, store, &format!("discovery: {msg}"), events, changed);
-                    Vec::new()
+                    None
                 }
             },
             _ => {
@@ -479,7 +500,7 @@ impl KeyManager {
                         self.fail(i, now, store, &msg, events, changed);
                     }
                 }
-                Vec::new()
+                None
             }
         }
     }
