@@ -100,7 +100,8 @@ pub enum GrantConfig {
     },
 }
 
-/// A fixed token endpoint.
+/// A fixed HTTP endpoint reached by callout: a token endpoint, or a remote
+/// JWK set ([`super::provider::RemoteJwks`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {

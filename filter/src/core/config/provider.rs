@@ -104,18 +104,9 @@ impl std::fmt::Debug for JwksSource {
     }
 }
 
-/// A remote JWK set.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteJwks {
-    /// `http://` or `https://` URI of the JWK set.
-    pub uri: String,
-    /// Proxy cluster the callout goes through.
-    pub cluster: String,
-    /// `:authority` of the callout; default the URI's host\[:port\].
-    #[serde(default)]
-    pub authority: Option<String>,
-}
+/// A remote JWK set: its URI, the cluster and `:authority` of the callout
+/// (the same shape as a fixed token endpoint).
+pub type RemoteJwks = super::client::EndpointConfig;
 
 /// OIDC discovery of the JWK set.
 #[derive(Debug, Clone, Deserialize)]
