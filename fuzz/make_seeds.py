@@ -36,3 +36,29 @@ write('verify_signature_args', 'rs256', field(1, b'sha256') + field(2, b'\x30' *
 write('verify_signature_args', 'pem', field(5, b'-----BEGIN PUBLIC KEY-----'))
 write('verify_signature_result', 'valid', b'\x08\x01')
 write('verify_signature_result', 'invalid', field(2, b'signature does not verify'))
+
+ES256 = b"eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6ImF0K2p3dCJ9.eyJhdWQiOiJhcGkiLCJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vYXMiLCJzY29wZSI6InJlYWQiLCJzdWIiOiJhIn0.KwxVH15IpQmvODstZjozgYE4uDhon76CDJjNHOved1KZAhnmHmRXSBdub9hCFX-wHqN80CoBrcsQZYXiJu-Jeg"
+HS256 = b"eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzMSJ9.eyJpc3MiOiJodHRwczovL2FzIiwic3ViIjoiYSJ9.BTV-N1VLSjJIInxzHQ3uqYOzswwalVCfqLRGYOzDvSc"
+# Tokens signed by python jwcrypto with the keys of fuzz/targets/keys.json.
+write('jws', 'es256', ES256)
+write('jws', 'hs256', HS256)
+write('jws', 'alg_none', b"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.")
+write('json', 'object', b'{"a":1,"b":[true,null,"x"],"c":{"d":1.5e3}}')
+write('json', 'duplicate', b'{"a":1,"a":2}')
+with open(os.path.join(HERE, 'targets', 'keys.json'), 'rb') as f:
+    write('jwks', 'four_keys', f.read())
+write('jwks', 'bad_key', b'{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}')
+write('extract', 'bearer', header_map([(b'authorization', b'Bearer ' + ES256)]))
+write('extract', 'two', header_map([(b'authorization', b'Bearer a'), (b'Authorization', b'Bearer b')]))
+write('extract', 'comma', header_map([(b'authorization', b'Bearer a, Bearer b')]))
+for i, p in enumerate([b'/orders/1?x=1', b'/admin/../public', b'/admin/%2e%2e/public', b'/admin%2Fusers',
+                       b'/x/..;/admin', b'//a///b/', b'/%7Euser/%41', b'/a\\b', b'/a%00b']):
+    write('path', f'p{i}', p)
+write('introspection_answer', 'active', b'\x01{"active":true,"sub":"a","scope":"read","exp":4102444800,"token_type":"Bearer"}')
+write('introspection_answer', 'inactive', b'\x01{"active":false}')
+write('introspection_answer', 'refresh', b'\x01{"active":true,"token_type":"refresh_token"}')
+write('token_answer', 'ok', b'\x01{"access_token":"abc","token_type":"Bearer","expires_in":300}')
+write('token_answer', 'error', b'\x02{"error":"invalid_client"}')
+write('token_answer', 'discovery', b'\x01{"issuer":"https://as","token_endpoint":"https://as/token"}')
+write('host_config', 'minimal', b"listeners: [{address: 127.0.0.1:0}]\nroutes: [{cluster: b}]\nclusters: [{name: b, address: 'http://127.0.0.1:1'}]\n")
+write('host_config', 'json', b'{"listeners":[{"address":"127.0.0.1:0","limits":{"max_connections":2}}],"routes":[],"clusters":[]}')

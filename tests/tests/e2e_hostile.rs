@@ -179,3 +179,147 @@ fn non_utf8_header_in_a_jwks_answer_does_not_crash_the_worker() {
     }
     assert!(keys.jwks_hits() >= 1, "the keys were fetched");
 }
+
+/// A plugin whose rules an ambiguous path or method could slip past.
+fn rules_config(issuer: &str) -> Value {
+    let mut c = plugin_config(
+        issuer,
+        json!({ "discovery": { "cluster": "auth_server" } }),
+        peers::RESOURCE_JWT,
+    );
+    c["scopes"] = json!({
+        "required": ["read"],
+        "rules": [
+            { "path_prefix": "/admin", "required": ["admin"] },
+            { "methods": ["POST"], "path_prefix": "/orders", "required": ["write"] },
+            { "methods": ["GET"], "path_prefix": "/reports", "required": ["reports"] }
+        ]
+    });
+    c
+}
+
+/// Whether the path an upstream received could be read as another path by
+/// some server (dot segments, encoded separators, parameters, backslashes,
+/// repeated slashes) or is under `/admin` in any case.
+fn ambiguous_or_admin(path: &str) -> bool {
+    let p = path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ["..", "%2e", "%2f", "%5c", ";", "\\", "//", "%00"]
+        .iter()
+        .any(|bad| p.contains(bad))
+        || p == "/admin"
+        || p.starts_with("/admin/")
+        || p.starts_with("/admin%")
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn rules_and_upstream_see_one_path_and_method() {
+    if !peers::e2e_enabled("rules_and_upstream_see_one_path_and_method") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let proxies = Proxies::start(&rules_config(&auth.issuer()), auth.port());
+    // A token with `read` only: every rule above must refuse it.
+    let token = auth.token(peers::RESOURCE_JWT, "read");
+    let bearer = format!("authorization: Bearer {token}\r\n");
+    let paths: [&[u8]; 12] = [
+        b"/admin/../public",
+        b"/admin/%2e%2e/public",
+        b"/admin/%2E%2E/public",
+        b"/public/../admin",
+        b"/public/%2e%2e/admin",
+        b"/admin%2Fusers",
+        b"/public%2F..%2Fadmin",
+        b"/x/..;/admin",
+        b"/admin;x=1",
+        b"//admin",
+        b"/public/.%2e/admin",
+        b"/public/%5c../admin",
+    ];
+    for (name, port) in proxies.each() {
+        assert_valid_token_passes(name, port, &token, 2);
+        for path in paths {
+            let shown = String::from_utf8_lossy(path);
+            let r = peers::http_request_raw(port, &raw_get(port, path, bearer.as_bytes()))
+                .unwrap_or_else(|e| panic!("{name}: {shown}: {e}"));
+            match r.status {
+                400 | 403 | 404 => {}
+                200 => {
+                    let seen = r.json()["path"].as_str().unwrap_or_default().to_string();
+                    assert!(
+                        !ambiguous_or_admin(&seen),
+                        "{name}: {shown} reached the upstream as {seen} past the /admin rule"
+                    );
+                }
+                other => panic!("{name}: {shown}: unexpected {other}: {}", r.text()),
+            }
+        }
+        // Methods: any case, and HEAD is covered by GET rules.
+        for (method, path) in [
+            ("post", "/orders/1"),
+            ("Post", "/orders/1"),
+            ("HEAD", "/reports/q"),
+        ] {
+            let raw = format!(
+                "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\
+                 content-length: 0\r\n{bearer}\r\n"
+            );
+            let r = peers::http_request_raw(port, raw.as_bytes())
+                .unwrap_or_else(|e| panic!("{name}: {method} {path}: {e}"));
+            assert!(
+                matches!(r.status, 400 | 403),
+                "{name}: {method} {path} got {} past its rule",
+                r.status
+            );
+        }
+        assert_valid_token_passes(name, port, &token, 2);
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn identity_headers_cannot_be_spoofed_in_any_spelling() {
+    if !peers::e2e_enabled("identity_headers_cannot_be_spoofed_in_any_spelling") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let plugin = plugin_config(
+        &auth.issuer(),
+        json!({ "discovery": { "cluster": "auth_server" } }),
+        peers::RESOURCE_JWT,
+    );
+    let proxies = Proxies::start(&plugin, auth.port());
+    let token = auth.token(peers::RESOURCE_JWT, "read");
+    for (name, port) in proxies.each() {
+        let auth_header = format!("Bearer {token}");
+        let r = peers::http_request(
+            port,
+            "GET",
+            "/orders/1",
+            &[
+                ("authorization", &auth_header),
+                ("x_auth_sub", "mallory"),
+                ("X-Auth_Sub", "mallory"),
+                ("x-auth-sub", "mallory"),
+            ],
+            b"",
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let headers = r.json()["headers"].clone();
+        for (k, v) in headers.as_object().into_iter().flatten() {
+            if k.replace('_', "-").eq_ignore_ascii_case("x-auth-sub") {
+                assert_ne!(v.as_str(), Some("mallory"), "{name}: {k} spoofed");
+            }
+        }
+        assert_eq!(
+            headers["x-auth-sub"].as_str(),
+            Some("gateway-client"),
+            "{name}"
+        );
+    }
+}

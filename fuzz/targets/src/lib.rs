@@ -8,6 +8,12 @@
 #![deny(missing_docs)]
 
 use abi_wire::{header_map, verify_signature};
+use oauth_filter::core::callout::CalloutResponse;
+use oauth_filter::core::config::TokenConfig;
+use oauth_filter::core::jose::{jwk::JwkSet, jws, verify};
+use oauth_filter::core::resource::{extract, introspection};
+use oauth_filter::core::util::json;
+use oauth_filter::core::{client, route};
 
 /// A target's body.
 pub type Target = fn(&[u8]);
@@ -17,7 +23,122 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("header_map", header_map_target),
     ("verify_signature_args", verify_signature_args),
     ("verify_signature_result", verify_signature_result),
+    ("jws", jws_parse_verify),
+    ("json", strict_json),
+    ("jwks", jwks),
+    ("extract", token_extraction),
+    ("path", path_check),
+    ("introspection_answer", introspection_answer),
+    ("token_answer", token_answer),
+    ("host_config", host_config),
 ];
+
+/// The keys the JWS target verifies against (EC P-256, RSA, Ed25519, HMAC;
+/// public parts made by python jwcrypto, the HMAC key a fixed test value).
+const KEYS: &str = include_str!("../keys.json");
+
+/// A JWS compact token: parsed, then verified by the pure-Rust verifiers
+/// with every key that fits its `alg`. Fuzzed input never verifies.
+pub fn jws_parse_verify(data: &[u8]) {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = jws::parse(token) else {
+        return;
+    };
+    let Ok(keys) = serde_json::from_str(KEYS) else {
+        return;
+    };
+    let Ok(set) = JwkSet::from_value(&keys, true) else {
+        return;
+    };
+    for key in set.candidates(parsed.header.alg, parsed.header.kid.as_deref()) {
+        let _ = verify::verify_pure(
+            parsed.header.alg,
+            &key.material,
+            parsed.signing_input,
+            &parsed.signature,
+        );
+    }
+}
+
+/// Strict JSON (duplicate members refused).
+pub fn strict_json(data: &[u8]) {
+    let _ = json::parse_strict(data);
+}
+
+/// A JWK set as a JWKS endpoint would serve it.
+pub fn jwks(data: &[u8]) {
+    if let Ok(v) = json::parse_strict(data) {
+        let _ = JwkSet::from_value(&v, false);
+        let _ = JwkSet::from_value(&v, true);
+    }
+}
+
+/// RFC 6750 token extraction from arbitrary header pairs.
+pub fn token_extraction(data: &[u8]) {
+    let headers = header_map::decode_lossy(data);
+    let _ = extract::extract(&TokenConfig::default(), &headers);
+}
+
+/// Path checking and normalisation: an accepted path is stable.
+pub fn path_check(data: &[u8]) {
+    let raw = String::from_utf8_lossy(data);
+    if let Ok(p) = route::check_path(&raw) {
+        let once = p.into_string();
+        let again = route::check_path(&once).map(|p| p.into_string());
+        assert_eq!(
+            again.as_deref(),
+            Ok(once.as_str()),
+            "normalising twice changed {raw:?}"
+        );
+    }
+    let _ = route::normalize_path(&raw);
+}
+
+/// An introspection endpoint's answer (status from the first byte).
+pub fn introspection_answer(data: &[u8]) {
+    let (status, body) = status_and_body(data);
+    let _ = introspection::answer::parse_answer(CalloutResponse {
+        status,
+        headers: &[],
+        body,
+    });
+}
+
+/// A token endpoint's answer, and a discovery document.
+pub fn token_answer(data: &[u8]) {
+    let (status, body) = status_and_body(data);
+    let resp = || CalloutResponse {
+        status,
+        headers: &[],
+        body,
+    };
+    let _ = client::parse_token_answer(resp());
+    let _ = client::parse_discovery(resp());
+}
+
+/// oauth-host's configuration (YAML or JSON).
+pub fn host_config(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = oauth_host::config::Config::parse(text, std::path::Path::new("/nonexistent"));
+    }
+}
+
+fn status_and_body(data: &[u8]) -> (Option<u16>, &[u8]) {
+    match data.split_first() {
+        None => (None, data),
+        Some((b, rest)) => {
+            let status = match b % 4 {
+                0 => None,
+                1 => Some(200),
+                2 => Some(400),
+                _ => Some(500),
+            };
+            (status, rest)
+        }
+    }
+}
 
 /// The proxy-wasm header map: strict decode round-trips; lossy never fails.
 pub fn header_map_target(data: &[u8]) {
