@@ -78,6 +78,32 @@ impl Callout {
         }
     }
 
+    /// A `POST` of `form` (`application/x-www-form-urlencoded`) with
+    /// `headers` besides (client authentication).
+    pub fn form_post(
+        id: CalloutId,
+        cluster: String,
+        uri: HttpUri,
+        timeout_ms: u64,
+        form: &[(String, String)],
+        headers: Vec<(String, String)>,
+    ) -> Callout {
+        let mut extra_headers = vec![(
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
+        extra_headers.extend(headers);
+        Callout {
+            id,
+            cluster,
+            uri,
+            timeout_ms,
+            method: "POST",
+            extra_headers,
+            body: super::util::form::form_body(form).into_bytes(),
+        }
+    }
+
     /// Request headers, pseudo-headers included.
     pub fn headers(&self) -> Vec<(String, String)> {
         let mut h = vec![

@@ -4,7 +4,6 @@
 use crate::core::callout::{Callout, CalloutId};
 use crate::core::config::{Grant, TokenSource};
 use crate::core::shared::lease_ttl_ms;
-use crate::core::util::form::form_body;
 use crate::core::util::time::UnixMillis;
 use crate::core::util::uri::HttpUri;
 
@@ -66,20 +65,14 @@ impl TokenSource {
         let parts = self.auth.parts(text, now, jti);
         let mut form = self.grant_form(refresh_token);
         form.extend(parts.form);
-        let mut headers = vec![(
-            "content-type".to_owned(),
-            "application/x-www-form-urlencoded".to_owned(),
-        )];
-        headers.extend(parts.headers);
-        Callout {
+        Callout::form_post(
             id,
-            cluster: self.cluster.clone(),
-            uri: endpoint.clone(),
-            timeout_ms: self.timeout_ms,
-            method: "POST",
-            extra_headers: headers,
-            body: form_body(&form).into_bytes(),
-        }
+            self.cluster.clone(),
+            endpoint.clone(),
+            self.timeout_ms,
+            &form,
+            parts.headers,
+        )
     }
 
     pub(super) fn discovery_request(&self, id: CalloutId, uri: &HttpUri) -> Callout {

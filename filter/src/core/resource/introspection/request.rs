@@ -4,7 +4,6 @@
 
 use crate::core::callout::{Callout, CalloutId};
 use crate::core::config::Introspection;
-use crate::core::util::form::form_body;
 use crate::core::util::time::UnixMillis;
 
 impl Introspection {
@@ -17,19 +16,13 @@ impl Introspection {
             ("token_type_hint".to_owned(), "access_token".to_owned()),
         ];
         form.extend(parts.form);
-        let mut headers = vec![(
-            "content-type".to_owned(),
-            "application/x-www-form-urlencoded".to_owned(),
-        )];
-        headers.extend(parts.headers);
-        Callout {
+        Callout::form_post(
             id,
-            cluster: self.cluster.clone(),
-            uri: self.endpoint.clone(),
-            timeout_ms: self.timeout_ms,
-            method: "POST",
-            extra_headers: headers,
-            body: form_body(&form).into_bytes(),
-        }
+            self.cluster.clone(),
+            self.endpoint.clone(),
+            self.timeout_ms,
+            &form,
+            parts.headers,
+        )
     }
 }
