@@ -204,8 +204,12 @@ fn fuzz(args: &[String]) -> Result<()> {
         let scratch = root().join("target/fuzz-corpus").join(t);
         std::fs::create_dir_all(&scratch)?;
         let started = std::time::Instant::now();
-        let status = cargo_nightly()
-            .args(["fuzz", "run", t])
+        let mut cmd = cargo_nightly();
+        cmd.args(["fuzz", "run", t]);
+        if t == "host_config" {
+            cmd.args(["--features", "host"]);
+        }
+        let status = cmd
             .arg(&scratch)
             .arg(root().join("fuzz/corpus").join(t))
             .arg("--")
