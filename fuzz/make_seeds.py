@@ -39,13 +39,13 @@ write('verify_signature_result', 'invalid', field(2, b'signature does not verify
 
 ES256 = b"eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6ImF0K2p3dCJ9.eyJhdWQiOiJhcGkiLCJleHAiOjQxMDI0NDQ4MDAsImlzcyI6Imh0dHBzOi8vYXMiLCJzY29wZSI6InJlYWQiLCJzdWIiOiJhIn0.KwxVH15IpQmvODstZjozgYE4uDhon76CDJjNHOved1KZAhnmHmRXSBdub9hCFX-wHqN80CoBrcsQZYXiJu-Jeg"
 HS256 = b"eyJhbGciOiJIUzI1NiIsImtpZCI6ImhzMSJ9.eyJpc3MiOiJodHRwczovL2FzIiwic3ViIjoiYSJ9.BTV-N1VLSjJIInxzHQ3uqYOzswwalVCfqLRGYOzDvSc"
-# Tokens signed by python jwcrypto with the keys of fuzz/targets/keys.json.
+# Tokens signed by python jwcrypto with the keys of fuzz-targets/keys.json.
 write('jws', 'es256', ES256)
 write('jws', 'hs256', HS256)
 write('jws', 'alg_none', b"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.")
 write('json', 'object', b'{"a":1,"b":[true,null,"x"],"c":{"d":1.5e3}}')
 write('json', 'duplicate', b'{"a":1,"a":2}')
-with open(os.path.join(HERE, 'targets', 'keys.json'), 'rb') as f:
+with open(os.path.join(HERE, '..', 'fuzz-targets', 'keys.json'), 'rb') as f:
     write('jwks', 'four_keys', f.read())
 write('jwks', 'bad_key', b'{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}')
 write('extract', 'bearer', header_map([(b'authorization', b'Bearer ' + ES256)]))

@@ -175,7 +175,7 @@ mod tests {
     /// every target.
     #[test]
     fn corpus_replays_without_a_panic() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
         for (name, target) in super::targets() {
             let mut n = 0;
             for seed in [&b""[..], b"\x00", b"\xff\xff\xff\xff", b"\x01\x00\x00\x00"] {
