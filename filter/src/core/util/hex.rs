@@ -1,16 +1,8 @@
-//! Lowercase hex, the one encoder for digests, shared-data key ids and
-//! worker ids.
+//! Lowercase hex for digests, shared-data key ids and worker ids: the one
+//! encoder of the project, [`abi_wire::hex::lower`] (the host writes the
+//! certificate digest property with it too).
 
-use std::fmt::Write;
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+pub use abi_wire::hex::lower as hex;
 
 /// Hex of the first `n` bytes of SHA-256(`text`): a short, stable id for
 /// shared-data keys (what makes two records interchangeable).
