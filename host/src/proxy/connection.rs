@@ -294,6 +294,9 @@ impl Worker {
                     ProxyError::Unavailable(_) => "unavailable",
                     ProxyError::BadGateway(_) => "bad_gateway",
                     ProxyError::Timeout => "timeout",
+                    // The client's side, counted apart from the upstream's.
+                    ProxyError::RequestBody(_) => "request_body",
+                    ProxyError::RequestBodyTimeout => "request_body_timeout",
                 };
                 info!(
                     worker = self.index,

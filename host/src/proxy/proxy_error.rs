@@ -24,6 +24,13 @@ pub enum ProxyError {
     /// No response headers within the cluster's request timeout: 504.
     #[error("upstream request timeout")]
     Timeout,
+    /// The client's request body broke while it streamed upstream (bad
+    /// chunked framing, a reset): 400. The upstream is not to blame.
+    #[error("request body error: {0}")]
+    RequestBody(String),
+    /// The client stopped sending its body (`request_body_timeout`): 408.
+    #[error("request body timeout")]
+    RequestBodyTimeout,
 }
 
 impl ProxyError {
@@ -34,6 +41,8 @@ impl ProxyError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::RequestBody(_) => StatusCode::BAD_REQUEST,
+            Self::RequestBodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -44,6 +53,8 @@ impl ProxyError {
             Self::Unavailable(_) => "upstream unavailable\n",
             Self::BadGateway(_) => "bad gateway: invalid response from upstream\n",
             Self::Timeout => "upstream request timeout\n",
+            Self::RequestBody(_) => "request body error\n",
+            Self::RequestBodyTimeout => "request body timeout\n",
         };
         fixed_response(self.status(), Some(TEXT_PLAIN_UTF8), text)
     }

@@ -268,9 +268,33 @@ impl UpstreamCluster {
                 Err(_) => Err(ProxyError::Timeout),
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(e)) if e.is_connect() => Err(ProxyError::Unavailable(error_chain(&e))),
-                Ok(Err(e)) => Err(ProxyError::BadGateway(error_chain(&e))),
+                Ok(Err(e)) => Err(classify_send_error(&e)),
             }
         }
+    }
+}
+
+/// Whom a failed exchange is to blame on: a request body that broke on the
+/// client's side (hyper reports the body stream's own error as a "user"
+/// error) is the client's, 400 or 408; anything else is the upstream's, 502.
+fn classify_send_error(error: &(dyn std::error::Error + 'static)) -> ProxyError {
+    let mut source = Some(error);
+    let mut body_failed = false;
+    while let Some(e) = source {
+        if e.is::<crate::runtime::BodyTimeout>() {
+            return ProxyError::RequestBodyTimeout;
+        }
+        if e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_user)
+        {
+            body_failed = true;
+        }
+        source = e.source();
+    }
+    if body_failed {
+        ProxyError::RequestBody(error_chain(error))
+    } else {
+        ProxyError::BadGateway(error_chain(error))
     }
 }
 
