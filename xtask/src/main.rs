@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 mod peers;
+mod soak;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -24,6 +25,9 @@ tasks:
   envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
   bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
                    Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
+  soak [--secs N]  soak (default 60 s): Envoy and oauth-host under load at once while the AS
+                   rotates keys every 10 s and flaps; fails on an unexpected status or > 10 %
+                   RSS growth (see bench/README.md, Soak)
   lint             rustfmt --check and clippy -D warnings (native and wasm32-wasip1)
   fuzz [--secs N] [target ...]
                    run the cargo-fuzz targets (nightly; cargo-fuzz installed on the way), each
@@ -44,6 +48,7 @@ fn main() -> Result<()> {
         "peers" => install_peers(),
         "fuzz" => fuzz(&args[1..]),
         "bench" => bench::run_bench(&args[1..]),
+        "soak" => soak::run_soak(&args[1..]),
         "envoy" => match args.get(1) {
             Some(config) => {
                 let module = build_wasm()?;
