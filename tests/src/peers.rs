@@ -228,8 +228,9 @@ const WATCHDOG: &str = r#"p=$1; d=$2; shift 2
 exec "$@""#;
 
 /// A child process leading its own session and process group; its stdout
-/// and stderr go to `log`. Drop kills the group.
-struct Group {
+/// and stderr go to `log`. Drop kills the group; a watchdog kills it too
+/// when the test process dies.
+pub struct Group {
     child: Child,
     log: PathBuf,
 }
@@ -237,7 +238,7 @@ struct Group {
 impl Group {
     /// Runs `program` in `scratch` (removed by the watchdog if the test
     /// process dies), logging to `log`.
-    fn spawn(program: &Path, args: &[String], scratch: &Path, log: PathBuf) -> Group {
+    pub fn spawn(program: &Path, args: &[String], scratch: &Path, log: PathBuf) -> Group {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new("setsid")
@@ -260,6 +261,16 @@ impl Group {
 
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last `lines` lines of its log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log_text(), lines)
+    }
+
+    /// Its pid (the program's: the shell `exec`s it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The exit status if the process has ended.

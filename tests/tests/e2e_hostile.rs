@@ -85,6 +85,30 @@ impl Proxies {
     }
 }
 
+/// The real AS and both proxies running the JWT shape against it (keys by
+/// discovery, audience `RESOURCE_JWT`): what most cases here start with.
+struct JwtStack {
+    auth: AuthServer,
+    proxies: Proxies,
+}
+
+impl JwtStack {
+    /// Starts them (a run without the peers fails in `e2e_enabled`).
+    fn start(test: &str) -> Option<JwtStack> {
+        if !peers::e2e_enabled(test) {
+            return None;
+        }
+        let auth = AuthServer::start(AuthServerOptions::default());
+        let plugin = plugin_config(
+            &auth.issuer(),
+            json!({ "discovery": { "cluster": "auth_server" } }),
+            peers::RESOURCE_JWT,
+        );
+        let proxies = Proxies::start(&plugin, auth.port());
+        Some(JwtStack { auth, proxies })
+    }
+}
+
 fn raw_get(port: u16, path: &[u8], extra: &[u8]) -> Vec<u8> {
     let mut r = b"GET ".to_vec();
     r.extend_from_slice(path);
@@ -108,16 +132,11 @@ fn assert_valid_token_passes(name: &str, port: u16, token: &str, times: usize) {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn non_utf8_request_headers_do_not_crash_the_worker() {
-    if !peers::e2e_enabled("non_utf8_request_headers_do_not_crash_the_worker") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("non_utf8_request_headers_do_not_crash_the_worker")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     for (name, port) in proxies.each() {
         // Warm the keys, then the hostile shapes, each on its own
@@ -292,16 +311,11 @@ fn rules_and_upstream_see_one_path_and_method() {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn identity_headers_cannot_be_spoofed_in_any_spelling() {
-    if !peers::e2e_enabled("identity_headers_cannot_be_spoofed_in_any_spelling") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("identity_headers_cannot_be_spoofed_in_any_spelling")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     for (name, port) in proxies.each() {
         let auth_header = format!("Bearer {token}");
@@ -661,16 +675,11 @@ fn judge_smuggling(expect: Expect, answer: &Exchange, hits: usize) -> Result<(),
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn smuggling_shapes_are_refused_and_never_reach_the_upstream_twice() {
-    if !peers::e2e_enabled("smuggling_shapes_are_refused_and_never_reach_the_upstream_twice") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("smuggling_shapes_are_refused_and_never_reach_the_upstream_twice")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     let mut seen = Vec::new();
     let mut failures = Vec::new();
@@ -710,16 +719,11 @@ fn smuggling_shapes_are_refused_and_never_reach_the_upstream_twice() {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn oversize_and_too_many_headers_are_refused() {
-    if !peers::e2e_enabled("oversize_and_too_many_headers_are_refused") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("oversize_and_too_many_headers_are_refused")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     let bearer = format!("authorization: Bearer {token}\r\n");
     let big = format!("x-big: {}\r\n", "a".repeat(100 << 10));
@@ -771,16 +775,11 @@ fn oversize_and_too_many_headers_are_refused() {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn slow_headers_do_not_hold_up_other_clients() {
-    if !peers::e2e_enabled("slow_headers_do_not_hold_up_other_clients") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("slow_headers_do_not_hold_up_other_clients")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     for (name, port) in proxies.each() {
         assert_valid_token_passes(name, port, &token, 2);
@@ -854,16 +853,11 @@ fn h2_get_block(authority: &str) -> Vec<u8> {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn h2_rapid_reset_against_oauth_host_does_not_starve_it() {
-    if !peers::e2e_enabled("h2_rapid_reset_against_oauth_host_does_not_starve_it") {
+    let Some(JwtStack { auth, proxies }) =
+        JwtStack::start("h2_rapid_reset_against_oauth_host_does_not_starve_it")
+    else {
         return;
-    }
-    let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin_config(
-        &auth.issuer(),
-        json!({ "discovery": { "cluster": "auth_server" } }),
-        peers::RESOURCE_JWT,
-    );
-    let proxies = Proxies::start(&plugin, auth.port());
+    };
     let token = auth.token(peers::RESOURCE_JWT, "read");
     let port = proxies.host.port();
     assert_valid_token_passes("oauth-host", port, &token, 2);

@@ -30,11 +30,9 @@
 //! (default: built like the tests do), `--clients N` (per proxy, default 16).
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -415,60 +413,6 @@ fn sample(proxy: &Proxy, what: String) {
 
 // ------------------------------------------------------------ processes
 
-/// `kill 0` of the group once this process is gone, then `exec` the program.
-const WATCHDOG: &str = r#"p=$1; shift
-( while kill -0 "$p" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
-exec "$@""#;
-
-/// `oauth-host` as a child process leading its own session (its pid is the
-/// program's: `sh` execs it); dropping it kills the group.
-struct HostProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl HostProcess {
-    fn spawn(program: &Path, config: &Path, log: PathBuf) -> HostProcess {
-        let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
-        let err = out.try_clone().expect("clone log handle");
-        let child = Command::new("setsid")
-            .arg("sh")
-            .arg("-c")
-            .arg(WATCHDOG)
-            .arg("sh")
-            .arg(std::process::id().to_string())
-            .arg(program)
-            .arg("--config")
-            .arg(config)
-            .args(["--log-level", "warn"])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
-        HostProcess { child, log }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for HostProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
 /// The pid of the Envoy started with `--base-id base_id` (found in /proc:
 /// the harness does not expose it).
 fn envoy_pid(base_id: u32) -> Option<u32> {
@@ -590,12 +534,23 @@ fn main() {
         "oauth-host.yaml",
         serde_json::to_string_pretty(&host_config).expect("config as JSON"),
     );
-    let host = HostProcess::spawn(&o.host, &config_path, dir.path().join("oauth-host.log"));
-    let host_pid = host.child.id();
+    let args = [
+        "--config".to_string(),
+        config_path.display().to_string(),
+        "--log-level".to_string(),
+        "warn".to_string(),
+    ];
+    let host = peers::Group::spawn(
+        &o.host,
+        &args,
+        dir.path(),
+        dir.path().join("oauth-host.log"),
+    );
+    let host_pid = host.pid();
 
     let probe = auth.token(peers::RESOURCE_JWT, "read");
     wait_ready("envoy", envoy.listener_port(), &probe, || envoy.log());
-    wait_ready("oauth-host", host_port, &probe, || host.log_tail());
+    wait_ready("oauth-host", host_port, &probe, || host.log_tail(30));
 
     let world = Arc::new(World {
         stop: AtomicBool::new(false),
