@@ -192,12 +192,15 @@ impl Filter {
         io.out.injected = None;
         // One path for the rules and the upstream: an ambiguous path is
         // refused before anything else (docs/filter-config.md, "Request paths").
-        if let Err(e) = crate::core::route::check_path(req.path) {
-            return self.deny(req, e.into(), None, None, io.out);
-        }
+        // It is normalised once here, for every rule below.
+        let path = match crate::core::route::check_path(req.path) {
+            Ok(p) => p,
+            Err(e) => return self.deny(req, e.into(), None, None, io.out),
+        };
+        let path = path.as_str();
         if self.cfg.providers.is_empty() {
             // Client role only: no caller token is required.
-            return match self.client_stage(req, HeaderEdits::default(), io) {
+            return match self.client_stage(req, path, HeaderEdits::default(), io) {
                 ClientStage::Ready(edits, injected) => {
                     io.out.injected = injected;
                     io.out.event(Event::Metric(Metric::Allowed));
@@ -221,7 +224,7 @@ impl Filter {
             Resolution::Rejected(r) => return self.deny(req, r, Some(&digest), None, io.out),
             Resolution::FailOpen => return self.fail_open(req, &digest, io.out),
         };
-        let required = scopes::required(&self.cfg.scopes, req.method, req.path);
+        let required = scopes::required_normalized(&self.cfg.scopes, req.method, path);
         if !scopes::satisfied(&required, &verified.claims) {
             return self.deny(
                 req,
@@ -242,7 +245,7 @@ impl Filter {
                 format!("claim {c} not forwarded: not representable as a header value"),
             ));
         }
-        let edits = match self.client_stage(req, edits, io) {
+        let edits = match self.client_stage(req, path, edits, io) {
             ClientStage::Ready(e, injected) => {
                 io.out.injected = injected;
                 e
@@ -268,6 +271,7 @@ impl Filter {
     fn client_stage(
         &mut self,
         req: &RequestView<'_>,
+        normalized: &str,
         edits: HeaderEdits,
         io: &mut Io<'_>,
     ) -> ClientStage {
@@ -275,7 +279,7 @@ impl Filter {
             self.cfg.client.as_ref(),
             &mut self.tokens,
             req.method,
-            req.path,
+            normalized,
             req.held_since,
             edits,
             io,

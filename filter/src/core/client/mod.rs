@@ -53,11 +53,16 @@ impl Client {
         }
     }
 
-    /// The source for a request, if any.
+    /// The source for a request, if any (`path` raw: normalised here).
     pub fn source_for(&self, method: &str, path: &str) -> Option<usize> {
-        let normalized = normalize_path(path);
+        self.source_for_normalized(method, &normalize_path(path))
+    }
+
+    /// [`Client::source_for`] with the path already normalised
+    /// ([`crate::core::route::check_path`]).
+    pub fn source_for_normalized(&self, method: &str, normalized: &str) -> Option<usize> {
         for r in &self.rules {
-            if r.route.matches(method, &normalized) {
+            if r.route.matches(method, normalized) {
                 return r.source;
             }
         }
@@ -79,11 +84,12 @@ pub enum ClientStage {
 
 /// The client stage of a request: add the gateway's own token for the
 /// route's source to `edits`; may start a token request (into `io.out`).
+/// `normalized`: the request path from [`crate::core::route::check_path`].
 pub fn stage(
     client: Option<&Client>,
     tokens: &mut TokenManager,
     method: &str,
-    path: &str,
+    normalized: &str,
     held_since: Option<UnixMillis>,
     mut edits: HeaderEdits,
     io: &mut Io<'_>,
@@ -91,7 +97,7 @@ pub fn stage(
     let Some(client) = client else {
         return ClientStage::Ready(edits, None);
     };
-    let Some(idx) = client.source_for(method, path) else {
+    let Some(idx) = client.source_for_normalized(method, normalized) else {
         return ClientStage::Ready(edits, None);
     };
     let src = &client.sources[idx];

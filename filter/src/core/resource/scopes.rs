@@ -8,10 +8,15 @@ use serde_json::{Map, Value};
 use crate::core::config::Scopes;
 use crate::core::route::normalize_path;
 
-/// Scopes the request needs, in configuration order, without duplicates.
+/// Scopes the request needs, in configuration order, without duplicates
+/// (`path` raw: normalised here).
 pub fn required(cfg: &Scopes, method: &str, path: &str) -> Vec<String> {
-    let normalized = normalize_path(path);
-    let path = normalized.as_str();
+    required_normalized(cfg, method, &normalize_path(path))
+}
+
+/// [`required`] with the path already normalised
+/// ([`crate::core::route::check_path`]).
+pub fn required_normalized(cfg: &Scopes, method: &str, path: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |s: &String| {
         if !out.contains(s) {
