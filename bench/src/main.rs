@@ -248,7 +248,7 @@ fn main() {
 fn filter_jwt_config(jwks: &Value) -> Value {
     json!({
         "realm": "bench",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "bench",
             "issuer": tokens::ISSUER,
             "audiences": [tokens::AUDIENCE],
@@ -261,7 +261,7 @@ fn filter_jwt_config(jwks: &Value) -> Value {
 fn filter_introspection_config(upstream_port: u16) -> Value {
     json!({
         "realm": "bench",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "bench",
             "issuer": tokens::ISSUER,
             "audiences": [tokens::AUDIENCE],

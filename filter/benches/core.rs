@@ -92,6 +92,7 @@ fn cache_hit(c: &mut Criterion) {
             path: "/",
             headers: &headers,
             held_since: None,
+            connection: Default::default(),
         };
         let mut store = MemoryStore::default();
         let mut out = Outbox::default();

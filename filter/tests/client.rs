@@ -58,6 +58,7 @@ fn req<'a>(hs: &'a [(String, String)], path: &'a str, held: Option<UnixMillis>) 
         path,
         headers: hs,
         held_since: held,
+        connection: Default::default(),
     }
 }
 
@@ -716,7 +717,7 @@ fn composes_with_the_resource_server_role() {
     // Resource server with an inline ES256 key, then the client role.
     let keys: Value = serde_json::from_str(include_str!("introspection/keys.json")).unwrap();
     let doc = json!({
-        "providers": [{"name": "p", "issuer": "https://issuer", "audiences": ["api"],
+        "require_https": false, "providers": [{"name": "p", "issuer": "https://issuer", "audiences": ["api"],
             "jwks": {"inline": {"keys": [keys["es256"]["public"]]}}}],
         "upstream": {"claim_headers": [{"claim": "sub", "header": "x-sub"}]},
         "client": {"sources": [source(cc(), basic())], "default_source": "backend"},

@@ -27,7 +27,7 @@ fn private_key() -> Value {
 
 fn secret_config() -> FilterConfig {
     let doc = json!({
-        "providers": [
+        "require_https": false, "providers": [
             {
                 "name": "hmac", "issuer": "https://hmac.test", "audiences": ["api"],
                 "algorithms": ["HS256"],
@@ -138,7 +138,7 @@ fn debug_never_prints_secrets_keys_or_tokens() {
 
 fn upstream(upstream: Value) -> Result<FilterConfig, String> {
     let doc = json!({
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "p", "issuer": "https://p.test", "audiences": ["api"],
             "jwks": {"remote": {"uri": "https://p.test/jwks", "cluster": "p"}},
         }],
@@ -286,7 +286,7 @@ fn ambiguous_paths_are_refused_with_400_invalid_request() {
 fn scope_rules_match_the_checked_path_and_methods_ignore_case() {
     use oauth_filter::core::resource::scopes::required;
     let doc = json!({
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "p", "issuer": "https://p.test", "audiences": ["api"],
             "jwks": {"remote": {"uri": "https://p.test/jwks", "cluster": "p"}},
         }],
@@ -332,6 +332,7 @@ fn the_pipeline_refuses_ambiguous_paths_before_anything_else() {
             path,
             headers: &[],
             held_since: None,
+            connection: Default::default(),
         };
         match w.on_request(&req, now) {
             Decision::Reply(r) => {
@@ -346,6 +347,7 @@ fn the_pipeline_refuses_ambiguous_paths_before_anything_else() {
         path: "/public?x=/../y",
         headers: &[],
         held_since: None,
+        connection: Default::default(),
     };
     match w.on_request(&req, now) {
         Decision::Reply(r) => assert_eq!(r.status, 401),

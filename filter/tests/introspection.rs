@@ -50,7 +50,7 @@ fn basic() -> Value {
 fn cfg_with(providers: Value, extra: Value) -> FilterConfig {
     let mut doc = json!({
         "realm": "t",
-        "providers": providers,
+        "require_https": false, "providers": providers,
         "upstream": {"claim_headers": [{"claim": "sub", "header": "x-sub"}, {"claim": "tenant", "header": "x-tenant"}]},
         "scopes": {"rules": [{"path_prefix": "/admin", "required": ["admin"]}]},
         "introspection_cache": {"max_ttl_s": 60, "default_ttl_s": 30, "inactive_ttl_s": 5},
@@ -71,6 +71,7 @@ fn req<'a>(hs: &'a [(String, String)], path: &'a str, held: Option<UnixMillis>) 
         path,
         headers: hs,
         held_since: held,
+        connection: Default::default(),
     }
 }
 
@@ -837,7 +838,7 @@ fn resolver_choice() {
 #[test]
 fn config_errors_name_the_field() {
     let bad = |providers: Value, extra: Value| {
-        let mut doc = json!({"providers": providers});
+        let mut doc = json!({"require_https": false, "providers": providers});
         for (k, v) in extra.as_object().unwrap() {
             doc[k] = v.clone();
         }

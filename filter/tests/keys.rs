@@ -53,7 +53,7 @@ fn cfg(jwks: Value) -> config::FilterConfig {
     let v = vectors();
     let doc = json!({
         "realm": "k",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "remote",
             "issuer": v["config"]["providers"][0]["issuer"],
             "audiences": ["api://vectors"],
@@ -75,6 +75,7 @@ fn ask(f: &mut Worker, tok: &str, held: Option<UnixMillis>, now: UnixMillis) -> 
         path: "/",
         headers: &hs,
         held_since: held,
+        connection: Default::default(),
     };
     f.on_request(&req, now)
 }

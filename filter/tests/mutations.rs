@@ -86,6 +86,7 @@ fn mutated_tokens_never_panic_and_are_never_accepted() {
             path: "/",
             headers: &hs,
             held_since: None,
+            connection: Default::default(),
         };
         let d = f.on_request(&req, now);
         f.drain_events();
@@ -118,6 +119,7 @@ fn random_headers_never_panic() {
             path: "/admin?x",
             headers: &hs,
             held_since: None,
+            connection: Default::default(),
         };
         assert!(!matches!(
             f.on_request(&req, UnixMillis(0)),

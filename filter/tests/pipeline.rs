@@ -54,6 +54,7 @@ fn run(
         path,
         headers: &hs,
         held_since: None,
+        connection: Default::default(),
     };
     let d = f.on_request(&req, now);
     (d, f.drain_events())
@@ -227,6 +228,28 @@ fn global_and_rule_scopes_combine() {
         r.header("www-authenticate"),
         Some("Bearer realm=\"vectors\", error=\"insufficient_scope\", scope=\"read nope\", error_description=\"the token lacks a required scope\"")
     );
+}
+
+/// Rules match case-sensitively (as Envoy's routes) unless
+/// `case_insensitive_paths` is set, for upstreams that serve `/X/1` as
+/// `/x/1`: then `/X/1` and `/x/1` need the same scopes.
+#[test]
+fn case_insensitive_paths_fold_rules_and_requests() {
+    let rules = json!({"rules": [{"path_prefix": "/X", "required": ["nope"]}]});
+    let auth = || vec![("authorization", format!("Bearer {}", token("alg_ES256")))];
+    let status = |d: Decision| match d {
+        Decision::Continue(_) => 200,
+        Decision::Reply(r) => r.status,
+        other => panic!("{other:?}"),
+    };
+    let (mut f, now) = filter(json!({"scopes": rules}));
+    assert_eq!(status(run(&mut f, now, "/X/1", auth()).0), 403);
+    assert_eq!(status(run(&mut f, now, "/x/1", auth()).0), 200);
+    let (mut f, now) = filter(json!({"scopes": rules, "case_insensitive_paths": true}));
+    for path in ["/X/1", "/x/1", "/%58/1", "//x//1"] {
+        assert_eq!(status(run(&mut f, now, path, auth()).0), 403, "{path}");
+    }
+    assert_eq!(status(run(&mut f, now, "/y", auth()).0), 200);
 }
 
 #[test]

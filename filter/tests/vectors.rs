@@ -131,6 +131,7 @@ fn every_vector_gets_its_expected_outcome_cold_and_cached() {
                 path: case["path"].as_str().unwrap(),
                 headers: &hs,
                 held_since: None,
+                connection: Default::default(),
             };
             let d = f.on_request(&req, now);
             let events = f.drain_events();
@@ -229,6 +230,7 @@ fn expired_cached_token_is_refused_later() {
         path: "/",
         headers: &hs,
         held_since: None,
+        connection: Default::default(),
     };
     assert!(matches!(f.on_request(&req, now), Decision::Continue(_)));
     // exp = now + 3600; skew 60 s.

@@ -1,6 +1,7 @@
 // Authorization server for the end-to-end tests: oidc-provider 9 on Node 22.
 //
 // Usage: node server.mjs [--port N] [--keys FILE] [--new-keys] [--ttl S] [--short-ttl S]
+//                        [--tls-cert PEM --tls-key PEM]
 //   --port N       listen on 127.0.0.1:N (0, the default, picks a free port)
 //   --keys FILE    private JWK set (ES256 + RS256). Read when it exists;
 //                  generated and written there when it does not.
@@ -8,11 +9,15 @@
 //                  restarting with this flag rotates the AS's keys.
 //   --ttl S        access-token lifetime in seconds for the normal resources (300)
 //   --short-ttl S  lifetime for the *-short resources (2)
+//   --tls-cert/--tls-key  also listen over HTTPS (same provider) on a second
+//                  port, asking for a client certificate (not verified
+//                  against a CA: RFC 8705 binds tokens to whatever
+//                  certificate the client proves it holds)
 // Every option can also come from the environment: AS_PORT, AS_KEYS,
-// AS_NEW_KEYS=1, AS_TTL, AS_SHORT_TTL.
+// AS_NEW_KEYS=1, AS_TTL, AS_SHORT_TTL, AS_TLS_CERT, AS_TLS_KEY.
 //
 // When listening it prints one line on stdout:
-//   AS READY port=<port> issuer=<issuer> kids=<kid,kid>
+//   AS READY port=<port> issuer=<issuer> kids=<kid,kid> tls_port=<port or 0>
 // The in-memory adapter keeps opaque tokens only for the process's lifetime.
 //
 // Clients (secrets are test fixtures, nothing else):
@@ -32,14 +37,30 @@
 //   https://api.test/other        at+jwt, ES256 (a second audience)
 //   https://api.test/opaque       opaque (introspectable)
 //   https://api.test/opaque-short opaque, --short-ttl
+//   https://api.test/jwt-encrypted at+jwt, ES256, then encrypted (JWE,
+//                                 RSA-OAEP-256 + A256GCM) to the resource
+//                                 server's key; GET /_test/rs-decryption-key
+//                                 answers that private JWK (a test fixture)
+// Sender-constrained tokens:
+//   DPoP (RFC 9449, oidc-provider's default): a token request with a DPoP
+//   proof gets token_type DPoP and cnf.jkt. GET /_test/dpop-proof?htm=&htu=
+//   [&ath=][&key=a|b][&iat_offset=S] answers a fresh proof signed with the
+//   test's client key a or b (ES256, node jose): the tests never sign
+//   proofs themselves.
+//   mTLS (RFC 8705): gateway-mtls / gateway-mtls-secret, client_credentials
+//   with client_secret_basic and certificate-bound tokens; request its
+//   tokens over the HTTPS port with a client certificate to get cnf.x5t#S256.
 // Every token also carries sub (= client_id for client credentials),
 // tenant "e2e" and roles ["reader","writer"].
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 
-import { exportJWK, generateKeyPair } from 'jose';
+import {
+  calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT,
+} from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 const { values: args } = parseArgs({
@@ -49,6 +70,8 @@ const { values: args } = parseArgs({
     'new-keys': { type: 'boolean', default: process.env.AS_NEW_KEYS === '1' },
     ttl: { type: 'string', default: process.env.AS_TTL ?? '300' },
     'short-ttl': { type: 'string', default: process.env.AS_SHORT_TTL ?? '2' },
+    'tls-cert': { type: 'string', default: process.env.AS_TLS_CERT },
+    'tls-key': { type: 'string', default: process.env.AS_TLS_KEY },
   },
   strict: true,
 });
@@ -83,6 +106,17 @@ async function loadKeys() {
 
 const jwks = await loadKeys();
 
+// The resource server's encryption key (its private half is served to the
+// tests, which configure the filter with it) and the DPoP client keys.
+const rsEncryption = await generateKeyPair('RSA-OAEP-256', { extractable: true, modulusLength: 2048 });
+const rsEncryptionKid = `rs-enc-${randomBytes(6).toString('hex')}`;
+const dpopKeys = {};
+for (const name of ['a', 'b']) {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  dpopKeys[name] = { privateKey, jwk, jkt: await calculateJwkThumbprint(jwk) };
+}
+
 const SCOPES = 'read write admin';
 const RESOURCES = {
   'https://api.test/jwt': { format: 'jwt', alg: 'ES256', ttl },
@@ -91,6 +125,14 @@ const RESOURCES = {
   'https://api.test/other': { format: 'jwt', alg: 'ES256', ttl },
   'https://api.test/opaque': { format: 'opaque', ttl },
   'https://api.test/opaque-short': { format: 'opaque', ttl: shortTtl },
+  'https://api.test/jwt-encrypted': {
+    format: 'jwt',
+    alg: 'ES256',
+    ttl,
+    encrypt: {
+      alg: 'RSA-OAEP-256', enc: 'A256GCM', key: rsEncryption.publicKey, kid: rsEncryptionKid,
+    },
+  },
 };
 
 const clientCredentialsClient = (id, method) => ({
@@ -109,6 +151,10 @@ const configuration = {
     {
       ...clientCredentialsClient('gateway-password', 'client_secret_basic'),
       grant_types: ['password', 'client_credentials'],
+    },
+    {
+      ...clientCredentialsClient('gateway-mtls', 'client_secret_basic'),
+      tls_client_certificate_bound_access_tokens: true,
     },
     {
       client_id: 'resource-server',
@@ -132,6 +178,17 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      // The certificate the client presented on the HTTPS port, as PEM.
+      getCertificate: (ctx) => {
+        const peer = ctx.req.socket.getPeerCertificate?.(false);
+        if (!peer?.raw) return undefined;
+        const b64 = peer.raw.toString('base64').match(/.{1,64}/g).join('\n');
+        return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+      },
+    },
     introspection: {
       enabled: true,
       // Only the resource server (and a token's own client) may introspect.
@@ -158,6 +215,7 @@ const configuration = {
           accessTokenFormat: rs.format,
         };
         if (rs.format === 'jwt') info.jwt = { sign: { alg: rs.alg } };
+        if (rs.encrypt) info.jwt.encrypt = rs.encrypt;
         return info;
       },
     },
@@ -219,17 +277,69 @@ const countTokenRequest = (ctx) => {
 provider.on('grant.success', countTokenRequest);
 provider.on('grant.error', countTokenRequest);
 
+// A DPoP proof (RFC 9449 §4.2) for the tests, signed by node jose.
+async function dpopProof(query) {
+  const key = dpopKeys[query.get('key') ?? 'a'];
+  if (!key) throw new Error('unknown key');
+  const claims = {
+    htm: query.get('htm'),
+    htu: query.get('htu'),
+    iat: Math.floor(Date.now() / 1000) + Number(query.get('iat_offset') ?? 0),
+    jti: randomBytes(16).toString('base64url'),
+  };
+  if (query.get('ath')) claims.ath = query.get('ath');
+  return new SignJWT(claims)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
+    .sign(key.privateKey);
+}
+
 const callback = provider.callback();
 handler = (req, res) => {
-  if (req.method === 'GET' && req.url === '/_test/token-requests') {
+  const url = new URL(req.url, 'http://as.invalid');
+  const json = (value) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(tokenRequests));
+    res.end(JSON.stringify(value));
+  };
+  if (req.method === 'GET' && url.pathname === '/_test/token-requests') {
+    json(tokenRequests);
+    return;
+  }
+  if (req.method === 'GET' && url.pathname === '/_test/dpop-proof') {
+    dpopProof(url.searchParams).then(
+      (proof) => json({ proof, jkt: dpopKeys[url.searchParams.get('key') ?? 'a'].jkt }),
+      (e) => { res.statusCode = 400; res.end(String(e)); },
+    );
+    return;
+  }
+  if (req.method === 'GET' && url.pathname === '/_test/rs-decryption-key') {
+    exportJWK(rsEncryption.privateKey).then((jwk) => json({
+      ...jwk, alg: 'RSA-OAEP-256', use: 'enc', kid: rsEncryptionKid,
+    }));
     return;
   }
   callback(req, res);
 };
 
+// The HTTPS port: same provider, client certificates requested.
+let tlsServer;
+let tlsPort = 0;
+if (args['tls-cert'] && args['tls-key']) {
+  tlsServer = createTlsServer({
+    cert: readFileSync(args['tls-cert']),
+    key: readFileSync(args['tls-key']),
+    requestCert: true,
+    rejectUnauthorized: false,
+  }, (req, res) => handler(req, res));
+  await new Promise((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(0, '127.0.0.1', resolve);
+  });
+  tlsPort = tlsServer.address().port;
+}
+
 const stop = () => {
+  tlsServer?.close();
+  tlsServer?.closeAllConnections();
   httpServer.close(() => process.exit(0));
   httpServer.closeAllConnections();
 };
@@ -237,4 +347,4 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
 const kids = jwks.keys.map((k) => k.kid).join(',');
-console.log(`AS READY port=${actualPort} issuer=${issuer} kids=${kids}`);
+console.log(`AS READY port=${actualPort} issuer=${issuer} kids=${kids} tls_port=${tlsPort}`);

@@ -177,7 +177,7 @@ impl Default for Pki {
 
 /// An upstream on 127.0.0.1 that answers every request with JSON
 /// describing it: `{"method", "path", "version", "headers": {name: value},
-/// "body"}` (repeated headers joined with `, `), header `x-echo-name`.
+/// "body", "trailers": {name: value}}` (repeated headers joined with `, `), header `x-echo-name`.
 /// `GET /callout-target` answers `callout-ok` as plain text; `?delay_ms=N`
 /// delays any answer by N ms; `?reject=invalid_token` answers 401 with a
 /// Bearer `error="invalid_token"` challenge. Runs on its own thread; stops on drop.
@@ -304,11 +304,13 @@ async fn echo(
     request: http::Request<hyper::body::Incoming>,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let (body, trailers) = match body.collect().await {
+        Ok(c) => {
+            let trailers = c.trailers().cloned().unwrap_or_default();
+            (c.to_bytes(), trailers)
+        }
+        Err(_) => (Bytes::new(), http::HeaderMap::new()),
+    };
     if let Some(ms) = query_param(&parts.uri, "delay_ms").and_then(|v| v.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -340,6 +342,10 @@ async fn echo(
             "version": format!("{:?}", parts.version),
             "headers": headers,
             "body": String::from_utf8_lossy(&body),
+            "trailers": trailers
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect::<serde_json::Map<String, serde_json::Value>>(),
         });
         let mut response = http::Response::new(Full::new(Bytes::from(json.to_string())));
         response.headers_mut().insert(

@@ -61,6 +61,9 @@ pub const RESOURCE_OTHER: &str = "https://api.test/other";
 pub const RESOURCE_OPAQUE: &str = "https://api.test/opaque";
 /// Resource indicator of short-lived opaque access tokens.
 pub const RESOURCE_OPAQUE_SHORT: &str = "https://api.test/opaque-short";
+/// Resource indicator of JWT access tokens (ES256) encrypted to the
+/// resource server's key (JWE RSA-OAEP-256 + A256GCM, `cty: at+jwt`).
+pub const RESOURCE_JWT_ENCRYPTED: &str = "https://api.test/jwt-encrypted";
 /// The scopes every resource offers.
 pub const SCOPES: [&str; 3] = ["read", "write", "admin"];
 
@@ -417,6 +420,47 @@ pub fn http_request_raw(port: u16, raw: &[u8]) -> std::io::Result<HttpResponse> 
     parse_response(&answer, head_only)
 }
 
+/// [`http_request`] over TLS to `127.0.0.1:port` (server name
+/// `localhost`, trusting `pki`'s CA), presenting `pki`'s client certificate
+/// when `client_cert`.
+pub fn https_request(
+    port: u16,
+    pki: &crate::host::Pki,
+    client_cert: bool,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<HttpResponse> {
+    let config = pki.client_config(&["http/1.1"], client_cert);
+    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|_| bad("name"))?;
+    let conn = rustls::ClientConnection::new(config, name)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    // A peer that closes without close_notify ends the answer too.
+    match stream.read_to_end(&mut raw) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(e),
+    }
+    parse_response(&raw, method == "HEAD")
+}
+
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }
@@ -539,6 +583,9 @@ pub struct AuthServerOptions {
     pub ttl_s: u32,
     /// Lifetime of [`RESOURCE_JWT_SHORT`] and [`RESOURCE_OPAQUE_SHORT`] tokens.
     pub short_ttl_s: u32,
+    /// Certificate and key (PEM files) for a second, HTTPS port that asks
+    /// for client certificates (certificate-bound tokens, RFC 8705).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for AuthServerOptions {
@@ -546,6 +593,7 @@ impl Default for AuthServerOptions {
         Self {
             ttl_s: 300,
             short_ttl_s: 2,
+            tls: None,
         }
     }
 }
@@ -557,6 +605,7 @@ impl Default for AuthServerOptions {
 pub struct AuthServer {
     options: AuthServerOptions,
     port: u16,
+    tls_port: u16,
     kids: Vec<String>,
     // Declared before `dir`: the process ends before its files go.
     process: Option<Group>,
@@ -571,6 +620,7 @@ impl AuthServer {
         let mut server = AuthServer {
             options,
             port: 0,
+            tls_port: 0,
             kids: Vec::new(),
             process: None,
             dir,
@@ -600,6 +650,12 @@ impl AuthServer {
         if new_keys {
             args.push("--new-keys".into());
         }
+        if let Some((cert, key)) = &self.options.tls {
+            args.push("--tls-cert".into());
+            args.push(cert.display().to_string());
+            args.push("--tls-key".into());
+            args.push(key.display().to_string());
+        }
         self.starts += 1;
         let log = self.dir.0.join(format!("as-{}.log", self.starts));
         let mut process = Group::spawn(&node_bin(), &args, &self.dir.0, log);
@@ -621,6 +677,7 @@ impl AuthServer {
                 .to_string()
         };
         self.port = field("port").parse().expect("AS port is a number");
+        self.tls_port = field("tls_port").parse().expect("AS TLS port is a number");
         self.kids = field("kids").split(',').map(str::to_string).collect();
         self.process = Some(process);
     }
@@ -628,6 +685,96 @@ impl AuthServer {
     /// Its port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Its HTTPS port (0 unless started with [`AuthServerOptions::tls`]).
+    pub fn tls_port(&self) -> u16 {
+        self.tls_port
+    }
+
+    /// A fresh DPoP proof (RFC 9449) made by the AS process (node `jose`)
+    /// with the test client key `key` (`a` or `b`): `{"proof", "jkt"}`.
+    /// `iat_offset_s` moves its `iat` from now.
+    pub fn dpop_proof(
+        &self,
+        htm: &str,
+        htu: &str,
+        ath: Option<&str>,
+        key: &str,
+        iat_offset_s: i64,
+    ) -> Value {
+        let mut q = vec![("htm", htm.to_string()), ("htu", htu.to_string())];
+        q.push(("key", key.to_string()));
+        q.push(("iat_offset", iat_offset_s.to_string()));
+        if let Some(a) = ath {
+            q.push(("ath", a.to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = self.request("GET", &format!("/_test/dpop-proof?{}", form(&pairs)), &[], b"");
+        assert_eq!(r.status, 200, "dpop proof: {}", r.text());
+        r.json()
+    }
+
+    /// A DPoP-bound access token (`token_type` DPoP, `cnf.jkt` of key `a`)
+    /// for `resource`, by client credentials.
+    pub fn dpop_token(&self, resource: &str, scope: &str) -> String {
+        let proof = self.dpop_proof("POST", &self.url("/token"), None, "a", 0);
+        let proof = proof["proof"].as_str().expect("proof").to_string();
+        let auth = basic(CLIENT_ID, CLIENT_SECRET);
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", resource),
+            ("scope", scope),
+        ]);
+        let r = self.request(
+            "POST",
+            "/token",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("dpop", &proof),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "DPoP token request: {}", r.text());
+        assert_eq!(r.json()["token_type"], "DPoP", "{}", r.text());
+        r.json()["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// A certificate-bound access token (`cnf.x5t#S256` of `pki`'s client
+    /// certificate) for `resource`: client `gateway-mtls` over the HTTPS
+    /// port with that certificate.
+    pub fn mtls_token(&self, pki: &crate::host::Pki, resource: &str, scope: &str) -> String {
+        assert_ne!(self.tls_port, 0, "the AS was started without TLS");
+        let auth = basic("gateway-mtls", "gateway-mtls-secret");
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", resource),
+            ("scope", scope),
+        ]);
+        let r = https_request(
+            self.tls_port,
+            pki,
+            true,
+            "POST",
+            "/token",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        )
+        .expect("mTLS token request");
+        assert_eq!(r.status, 200, "mTLS token request: {}", r.text());
+        r.json()["access_token"].as_str().expect("access_token").to_string()
+    }
+
+    /// The resource server's private decryption key (RSA-OAEP-256) for
+    /// [`RESOURCE_JWT_ENCRYPTED`] tokens, as a JWK.
+    pub fn rs_decryption_key(&self) -> Value {
+        let r = self.request("GET", "/_test/rs-decryption-key", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
     }
 
     /// Its issuer identifier, `http://127.0.0.1:<port>` (the `iss` of its tokens).

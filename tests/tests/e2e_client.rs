@@ -42,7 +42,7 @@ fn plugin(auth: &AuthServer) -> Value {
     };
     json!({
         "realm": "e2e",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "as",
             "issuer": auth.issuer(),
             "audiences": [peers::RESOURCE_JWT],

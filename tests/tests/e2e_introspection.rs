@@ -22,7 +22,7 @@ const CACHE_MAX_TTL_S: u64 = 2;
 fn plugin_config(issuer: &str, as_port: u16) -> Value {
     json!({
         "realm": "e2e",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "as",
             "issuer": issuer,
             "audiences": [peers::RESOURCE_JWT, peers::RESOURCE_OPAQUE, peers::RESOURCE_OPAQUE_SHORT],
@@ -68,6 +68,7 @@ fn stack(test: &str) -> Option<Stack> {
     let options = AuthServerOptions {
         ttl_s: 300,
         short_ttl_s: SHORT_TTL_S,
+        ..AuthServerOptions::default()
     };
     Stack::start(test, options, "introspection.yaml", |auth| {
         plugin_config(&auth.issuer(), auth.port())

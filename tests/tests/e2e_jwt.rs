@@ -26,7 +26,7 @@ const SHORT_TTL_S: u32 = 5;
 fn plugin_config(issuer: &str) -> Value {
     json!({
         "realm": "e2e",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "as",
             "issuer": issuer,
             "audiences": [peers::RESOURCE_JWT, peers::RESOURCE_JWT_RS256, peers::RESOURCE_JWT_SHORT],
@@ -57,6 +57,7 @@ fn stack(test: &str) -> Option<Stack> {
     let options = AuthServerOptions {
         ttl_s: 300,
         short_ttl_s: SHORT_TTL_S,
+        ..AuthServerOptions::default()
     };
     Stack::start(test, options, "jwt.yaml", |auth| {
         plugin_config(&auth.issuer())

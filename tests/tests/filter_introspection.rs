@@ -28,7 +28,7 @@ fn host_yaml(module: &str, echo: &Echo, server: &IntrospectionServer, filter: &V
 fn filter_config(server: &IntrospectionServer, max_ttl_s: u64) -> Value {
     json!({
         "realm": "test",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "as",
             "issuer": "https://as.test",
             "audiences": ["api"],

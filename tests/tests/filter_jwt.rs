@@ -27,7 +27,7 @@ fn host_yaml(module: &str, echo: &Echo, keys: &JwksServer, filter: &Value) -> St
 fn filter_config(keys: &JwksServer, source: Value) -> Value {
     json!({
         "realm": "test",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "local",
             "issuer": keys.issuer(),
             "audiences": ["api"],

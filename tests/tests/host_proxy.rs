@@ -220,6 +220,43 @@ async fn routes_by_host_and_prefix_first_match_wins() {
     host.shutdown().await;
 }
 
+/// One path for routes and the upstream: oauth-host normalises the path
+/// (the filter's own policy) before routing, so `//admin` and `/%61dmin`
+/// reach the `/admin` route with `/admin…`, and ambiguous paths get 400.
+#[tokio::test]
+async fn routes_and_upstream_see_the_normalised_path() {
+    let admin = Echo::start("admin-backend");
+    let public = Echo::start("public");
+    let dir = TempDir::new("paths");
+    let yaml = format!(
+        "workers: 1\nlisteners: [{{address: 127.0.0.1:0}}]\nroutes:\n\
+         - {{path_prefix: /admin, cluster: admin}}\n- {{cluster: public}}\n\
+         clusters:\n- {{name: admin, address: '{}'}}\n- {{name: public, address: '{}'}}\n",
+        admin.url(),
+        public.url()
+    );
+    let host = Host::start(&yaml, dir.path()).await;
+    let mut conn = Conn::http1(host.listener(0)).await;
+    for (raw, name, seen) in [
+        ("//admin//users?q=//x", "admin-backend", "/admin/users?q=//x"),
+        ("/%61dmin/users", "admin-backend", "/admin/users"),
+        ("/a%3fb", "public", "/a%3Fb"),
+        ("/public/", "public", "/public/"),
+    ] {
+        let reply = within(conn.get(raw, &[])).await.unwrap();
+        assert_eq!(reply.status, 200, "{raw}");
+        assert_eq!(reply.header("x-echo-name"), Some(name), "{raw}");
+        assert_eq!(reply.json()["path"], seen, "{raw}");
+    }
+    for raw in ["/public/../admin", "/public/%2e%2e/admin", "/admin%2Fx", "/x/..;/admin"] {
+        let mut conn = Conn::http1(host.listener(0)).await;
+        let reply = within(conn.get(raw, &[])).await.unwrap();
+        assert_eq!(reply.status, 400, "{raw}");
+    }
+    assert_eq!(admin.received.load(std::sync::atomic::Ordering::SeqCst), 2);
+    host.shutdown().await;
+}
+
 #[tokio::test]
 async fn upstream_down_is_503() {
     let dir = TempDir::new("down");

@@ -7,6 +7,9 @@
 //! - [`protobuf`]: the few protobuf wire-format pieces the foreign functions
 //!   need (varints, length-delimited fields).
 //! - [`hex`]: lowercase hex, the text form of digests in properties and keys.
+//! - [`request_path`]: the one request-path policy (refuse or normalise),
+//!   so that the filter's rules, oauth-host's routes and the upstream see
+//!   one path.
 //! - [`verify_signature`]: Envoy's `verify_signature` foreign function's
 //!   arguments and result.
 //!
@@ -18,4 +21,5 @@
 pub mod header_map;
 pub mod hex;
 pub mod protobuf;
+pub mod request_path;
 pub mod verify_signature;

@@ -22,6 +22,11 @@ pub enum Rejection {
     /// The introspection endpoint gave no answer: unreachable, timeout,
     /// non-200 status or garbage (503).
     IntrospectionUnavailable,
+    /// The request did not arrive over TLS and `require_https` is on (403).
+    HttpsRequired,
+    /// A sender-constrained token's binding does not hold (401; 503 when
+    /// the DPoP replay cache cannot record the proof).
+    Binding(BindingFailure),
     /// The gateway could not get its own token for the upstream (502): the
     /// token endpoint refused (OAuth `error`), failed, or did not answer.
     UpstreamTokenUnavailable {
@@ -32,6 +37,23 @@ pub enum Rejection {
         /// What failed, without secrets.
         message: String,
     },
+}
+
+/// A failed sender-constraint check, as the reply needs it (built by
+/// `resource::binding::enforce`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingFailure {
+    /// 401 or 503.
+    pub status: u16,
+    /// OAuth `error`: `invalid_token`, `invalid_dpop_proof`, …
+    pub code: &'static str,
+    /// Stable short reason.
+    pub reason: &'static str,
+    /// `error_description`.
+    pub description: String,
+    /// For DPoP failures, the accepted proof algorithms (space-separated):
+    /// the challenge is then `DPoP algs="…"` (RFC 9449 §7.1).
+    pub dpop_algs: Option<String>,
 }
 
 /// Malformed requests.
@@ -109,7 +131,8 @@ impl Rejection {
         match self {
             Rejection::InvalidRequest(_) => 400,
             Rejection::NoToken | Rejection::InvalidToken(_) => 401,
-            Rejection::InsufficientScope { .. } => 403,
+            Rejection::InsufficientScope { .. } | Rejection::HttpsRequired => 403,
+            Rejection::Binding(b) => b.status,
             Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => 503,
             Rejection::UpstreamTokenUnavailable { .. } => 502,
         }
@@ -126,6 +149,8 @@ impl Rejection {
             Rejection::NoToken => "no_token",
             Rejection::InvalidToken(t) => t.reason(),
             Rejection::InsufficientScope { .. } => "insufficient_scope",
+            Rejection::HttpsRequired => "https_required",
+            Rejection::Binding(b) => b.reason,
             Rejection::KeysUnavailable => "keys_unavailable",
             Rejection::IntrospectionUnavailable => "introspection_unavailable",
             Rejection::UpstreamTokenUnavailable { .. } => "upstream_token_unavailable",
@@ -143,6 +168,8 @@ impl Rejection {
             Rejection::NoToken => "bearer token required".to_owned(),
             Rejection::InvalidToken(t) => t.describe(),
             Rejection::InsufficientScope { .. } => "the token lacks a required scope".to_owned(),
+            Rejection::HttpsRequired => "requests must use HTTPS".to_owned(),
+            Rejection::Binding(b) => b.description.clone(),
             Rejection::KeysUnavailable => "token verification keys are unavailable".to_owned(),
             Rejection::IntrospectionUnavailable => {
                 "the token could not be checked: authorization server unavailable".to_owned()

@@ -10,34 +10,21 @@ use sha2::{Digest, Sha256};
 use super::audit::{audit, Audited};
 use super::callout::{CalloutId, CalloutResponse};
 use super::client::{self, is_invalid_token_challenge, ClientStage, Injected, TokenManager};
-use super::config::FilterConfig;
+use super::config::{CertificateSource, FilterConfig};
 use super::error::Rejection;
 use super::events::{hash_prefix, Event, Level, Metric};
 use super::held::WaitFor;
 use super::io::{Io, Outbox};
 use super::jose::verify::{SignatureBackend, Verifier};
 use super::resource::claim_headers::{self, HeaderEdits};
-use super::resource::extract::extract;
+use super::resource::extract::extract_with_scheme;
 use super::resource::introspection::cache::AnswerCache;
 use super::resource::keys::KeyManager;
 use super::resource::token_cache::Verified;
-use super::resource::{scopes, Resolution, Resolvers};
+use super::resource::{binding, scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
-use super::util::time::UnixMillis;
-
-/// The request as the core sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestView<'a> {
-    /// `:method`.
-    pub method: &'a str,
-    /// Path (query allowed; it is ignored for matching).
-    pub path: &'a str,
-    /// All request headers, in order, repeated names kept.
-    pub headers: &'a [(String, String)],
-    /// When this request was first paused (None on first evaluation).
-    pub held_since: Option<UnixMillis>,
-}
+pub use super::request::{Connection, Needs, RequestView};
 
 impl RequestView<'_> {
     fn audited(&self) -> Audited<'_> {
@@ -67,6 +54,8 @@ pub struct Filter {
     resolvers: Resolvers,
     /// The gateway's own tokens (client role).
     tokens: TokenManager,
+    /// Signature verification (DPoP proofs; the resolvers hold their own).
+    verifier: Verifier,
 }
 
 impl Filter {
@@ -93,6 +82,7 @@ impl Filter {
             resolvers: Resolvers::new(&cfg, worker_id, verifier),
             cfg: Arc::new(cfg),
             tokens: TokenManager::new(n_sources, worker_id),
+            verifier,
         }
     }
 
@@ -102,6 +92,9 @@ impl Filter {
     pub fn init_shared(&mut self, store: &mut dyn SharedStore) {
         self.resolvers.introspection.init_shared(store);
         self.resolvers.jwt.keys.init_shared(store);
+        if !self.cfg.providers.is_empty() {
+            binding::enforce::replay_cache().init_shared(store);
+        }
         if let Some(c) = &self.cfg.client {
             c.init_shared(store);
         }
@@ -110,6 +103,22 @@ impl Filter {
     /// The introspection answer cache (tests, tooling).
     pub fn answers(&self) -> Option<&AnswerCache> {
         self.resolvers.introspection.answers()
+    }
+
+    /// What the adapter must read from the host per request, beyond the
+    /// headers ([`Needs`]).
+    pub fn needs(&self) -> Needs {
+        let providers = &self.cfg.providers;
+        let rs = !providers.is_empty();
+        Needs {
+            tls: rs && self.cfg.raw.require_https,
+            peer_certificate: providers
+                .iter()
+                .any(|p| p.sender_constraint.certificate == CertificateSource::Connection),
+            source_address: providers
+                .iter()
+                .any(|p| !p.sender_constraint.trusted_proxies.is_empty()),
+        }
     }
 
     /// The configuration.
@@ -185,6 +194,17 @@ impl Filter {
         }
     }
 
+    /// Request trailers to remove: every name in `trailers` that spells
+    /// (case, `-`/`_`) a header the filter owns. Identity headers arrive
+    /// only from the filter, never from the client, headers or trailers.
+    pub fn owned_trailers<'t>(&self, trailers: &'t [(String, String)]) -> Vec<&'t str> {
+        trailers
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| claim_headers::is_owned(&self.cfg.raw.upstream, k))
+            .collect()
+    }
+
     /// Decide about one request. Callouts it needs go to
     /// [`Outbox::callouts`]; when it is forwarded with the gateway's token,
     /// [`Outbox::injected`] names it.
@@ -197,7 +217,13 @@ impl Filter {
             Ok(p) => p,
             Err(e) => return self.deny(req, e.into(), None, None, io.out),
         };
-        let path = path.as_str();
+        let folded;
+        let path = if self.cfg.raw.case_insensitive_paths {
+            folded = path.as_str().to_ascii_lowercase();
+            folded.as_str()
+        } else {
+            path.as_str()
+        };
         if self.cfg.providers.is_empty() {
             // Client role only: no caller token is required.
             return match self.client_stage(req, path, HeaderEdits::default(), io) {
@@ -210,7 +236,10 @@ impl Filter {
                 ClientStage::Failed(r) => self.deny(req, r, None, None, io.out),
             };
         }
-        let token = match extract(&self.cfg.raw.token, req.headers) {
+        if self.cfg.raw.require_https && !self.arrived_over_tls(req) {
+            return self.deny(req, Rejection::HttpsRequired, None, None, io.out);
+        }
+        let (token, scheme) = match extract_with_scheme(&self.cfg.raw.token, req.headers) {
             Ok(t) => t,
             Err(r) => return self.deny(req, r, None, None, io.out),
         };
@@ -224,6 +253,19 @@ impl Filter {
             Resolution::Rejected(r) => return self.deny(req, r, Some(&digest), None, io.out),
             Resolution::FailOpen => return self.fail_open(req, &digest, io.out),
         };
+        let policy = &self.cfg.providers[verified.provider].sender_constraint;
+        let cx = binding::enforce::Context {
+            policy,
+            claims: &verified.claims,
+            token,
+            scheme,
+            trust_forwarded_proto: self.cfg.raw.trust_forwarded_proto,
+            verifier: &self.verifier,
+            now: io.now,
+        };
+        if let Err(e) = binding::enforce::enforce(&cx, req, io.store) {
+            return self.deny(req, e.into(), Some(&digest), Some(&verified), io.out);
+        }
         let required = scopes::required_normalized(&self.cfg.scopes, req.method, path);
         if !scopes::satisfied(&required, &verified.claims) {
             return self.deny(
@@ -234,11 +276,18 @@ impl Filter {
                 io.out,
             );
         }
-        let (edits, dropped) = claim_headers::edits(
+        let (mut edits, dropped) = claim_headers::edits(
             &self.cfg.raw.upstream,
             &verified.claims,
             payload_b64.as_deref(),
         );
+        // A certificate header from a peer that may not set it does not
+        // reach the upstream either.
+        if let Some(h) = policy.certificate.header() {
+            if !binding::enforce::trusted_peer(&policy.trusted_proxies, req) {
+                edits.remove.push(h.to_owned());
+            }
+        }
         for c in dropped {
             io.out.event(Event::Log(
                 Level::Warn,
@@ -266,6 +315,16 @@ impl Filter {
             io.out,
         );
         Decision::Continue(edits)
+    }
+
+    /// `require_https`: the connection is TLS, or the hop in front says so
+    /// (`x-forwarded-proto: https`) and is believed.
+    fn arrived_over_tls(&self, req: &RequestView<'_>) -> bool {
+        req.connection.tls == Some(true)
+            || (self.cfg.raw.trust_forwarded_proto
+                && req
+                    .header("x-forwarded-proto")
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
     }
 
     fn client_stage(

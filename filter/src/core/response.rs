@@ -92,6 +92,25 @@ pub fn reply(realm: &str, r: &Rejection) -> LocalReply {
                 quoted(&desc)
             )),
         ),
+        Rejection::HttpsRequired => ("https_required", None),
+        Rejection::Binding(b) => (
+            b.code,
+            match (&b.dpop_algs, b.status) {
+                (_, 503) => None,
+                (Some(algs), _) => Some(format!(
+                    "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+                    quoted(algs),
+                    b.code,
+                    quoted(&desc)
+                )),
+                (None, _) => Some(format!(
+                    "Bearer realm=\"{}\", error=\"{}\", error_description=\"{}\"",
+                    quoted(realm),
+                    b.code,
+                    quoted(&desc)
+                )),
+            },
+        ),
         Rejection::KeysUnavailable | Rejection::IntrospectionUnavailable => {
             ("temporarily_unavailable", None)
         }

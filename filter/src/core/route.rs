@@ -3,7 +3,12 @@
 //! the path [`check_path`] gives, so neither can be dodged by spelling a
 //! path differently; paths that could be read differently by the rules and
 //! by an upstream (dot segments, encoded `/`, `;`, `\`, NUL, …) are refused
-//! with 400 before any rule is matched.
+//! with 400 before any rule is matched. The check itself is
+//! [`abi_wire::request_path`], shared with oauth-host, which routes on the
+//! same path.
+
+use abi_wire::hex::nibble;
+pub use abi_wire::request_path::{check_path, NormalPath, PathError};
 
 /// How a rule matches the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +70,14 @@ impl Route {
         })
     }
 
+    /// Lowercase the rule's path (ASCII), for `case_insensitive_paths`:
+    /// request paths are then lowercased before matching.
+    pub fn fold_case(&mut self) {
+        match &mut self.path {
+            PathMatch::Prefix(p) | PathMatch::Exact(p) => p.make_ascii_lowercase(),
+        }
+    }
+
     /// Whether the rule matches a request whose path was normalized with
     /// [`check_path`] (or [`normalize_path`]). Methods compare ignoring
     /// case, and a `GET` rule also matches `HEAD` (same resource, same
@@ -77,138 +90,6 @@ impl Route {
                 PathMatch::Prefix(pre) => normalized.starts_with(pre.as_str()),
             }
     }
-}
-
-/// A request path as route rules see it (from [`check_path`]): the query
-/// dropped, percent-encoded unreserved characters (`A-Z a-z 0-9 - . _ ~`)
-/// decoded, other escapes kept with uppercase hex digits, `//` merged into
-/// `/`; a trailing `/` kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NormalPath(String);
-
-impl NormalPath {
-    /// The normalized path.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The normalized path, owned.
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
-/// Why a request path is refused (400 `invalid_request`): it could be read
-/// differently by the rules here and by the upstream, or by two upstreams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathError {
-    /// Empty, or not starting with `/` (absolute-form, `*`).
-    NotOriginForm,
-    /// A `#` (a request target has no fragment).
-    Fragment,
-    /// A NUL, another control byte, a space or DEL, raw or percent-encoded.
-    ControlByte,
-    /// A raw `\`.
-    Backslash,
-    /// `%2F` or `%5C` (any case): an encoded `/` or `\`.
-    EncodedSeparator,
-    /// A `;` (path parameters: `/x/..;/admin`, `;jsessionid=`).
-    PathParameter,
-    /// A `.` or `..` segment, raw or percent-encoded (`%2e`, `.%2E`, …).
-    DotSegment,
-    /// A `%` not followed by two hex digits.
-    BadEscape,
-}
-
-impl PathError {
-    /// For the `error_description` and log lines.
-    pub fn describe(self) -> &'static str {
-        match self {
-            PathError::NotOriginForm => "the request path must start with /",
-            PathError::Fragment => "the request path has a fragment (#)",
-            PathError::ControlByte => "the request path has a control character or a space",
-            PathError::Backslash => "the request path has a backslash",
-            PathError::EncodedSeparator => "the request path has an encoded / or \\",
-            PathError::PathParameter => "the request path has a ; (path parameter)",
-            PathError::DotSegment => "the request path has a . or .. segment",
-            PathError::BadEscape => "the request path has a malformed percent escape",
-        }
-    }
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
-}
-
-/// Checks a raw request path (`:path`) and gives the one path every route
-/// rule matches against; see `docs/filter-config.md` ("Request paths").
-///
-/// Refused, so that the path the rules see is the path the upstream sees:
-/// anything not starting with `/`; a `#`; control bytes, DEL and spaces,
-/// raw or percent-encoded (`%00`, `%0A`, …); a raw `\`; `%2F` and `%5C`
-/// in any case; a `;` anywhere in the path; `.` and `..` segments, raw or
-/// with their dots percent-encoded (`/%2e%2E/`); a `%` without two hex
-/// digits. The query (after the first `?`) is not looked at.
-pub fn check_path(raw: &str) -> Result<NormalPath, PathError> {
-    let path = raw.split('?').next().unwrap_or(raw);
-    let b = path.as_bytes();
-    if b.first() != Some(&b'/') {
-        return Err(PathError::NotOriginForm);
-    }
-    // Decode unreserved escapes, refuse the ambiguous ones, then split.
-    let mut decoded: Vec<u8> = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'%' => {
-                let (Some(h), Some(l)) = (
-                    b.get(i + 1).copied().and_then(hex),
-                    b.get(i + 2).copied().and_then(hex),
-                ) else {
-                    return Err(PathError::BadEscape);
-                };
-                let v = h * 16 + l;
-                match v {
-                    b'/' | b'\\' => return Err(PathError::EncodedSeparator),
-                    0..=0x20 | 0x7f => return Err(PathError::ControlByte),
-                    _ if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') => {
-                        decoded.push(v)
-                    }
-                    _ => {
-                        decoded.push(b'%');
-                        decoded.push(b[i + 1].to_ascii_uppercase());
-                        decoded.push(b[i + 2].to_ascii_uppercase());
-                    }
-                }
-                i += 3;
-                continue;
-            }
-            0..=0x20 | 0x7f => return Err(PathError::ControlByte),
-            b'\\' => return Err(PathError::Backslash),
-            b';' => return Err(PathError::PathParameter),
-            b'#' => return Err(PathError::Fragment),
-            _ => decoded.push(c),
-        }
-        i += 1;
-    }
-    // Only ASCII bytes were decoded; the rest is the input's UTF-8.
-    let text = String::from_utf8_lossy(&decoded);
-    let mut norm = String::with_capacity(text.len());
-    for seg in text.split('/') {
-        match seg {
-            "" => {}
-            "." | ".." => return Err(PathError::DotSegment),
-            s => {
-                norm.push('/');
-                norm.push_str(s);
-            }
-        }
-    }
-    if norm.is_empty() || text.ends_with('/') {
-        norm.push('/');
-    }
-    Ok(NormalPath(norm))
 }
 
 /// The path as route rules see it: [`check_path`]'s, or, for a path it
@@ -229,7 +110,7 @@ fn resolve_dots(path: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+            if let (Some(h), Some(l)) = (nibble(b[i + 1]), nibble(b[i + 2])) {
                 let c = h * 16 + l;
                 if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
                     decoded.push(c);
@@ -275,70 +156,6 @@ mod tests {
         assert_eq!(normalize_path("/a%2Fb/%7e/../c"), "/a%2Fb/c");
         assert_eq!(normalize_path("/../.."), "/");
         assert_eq!(normalize_path("/%zz%4"), "/%zz%4");
-    }
-
-    #[test]
-    fn check_path_refuses_ambiguous_paths() {
-        use PathError::*;
-        for (raw, e) in [
-            ("/admin/../public", DotSegment),
-            ("/admin/./x", DotSegment),
-            ("/admin/..", DotSegment),
-            ("/..", DotSegment),
-            ("/admin/%2e%2e/public", DotSegment),
-            ("/admin/%2E%2e/public", DotSegment),
-            ("/admin/.%2E/public", DotSegment),
-            ("/admin/%2e/public", DotSegment),
-            ("/admin%2Fusers", EncodedSeparator),
-            ("/admin%2fusers", EncodedSeparator),
-            ("/admin%5Cusers", EncodedSeparator),
-            ("/admin%5cusers", EncodedSeparator),
-            ("/x/..;/admin", PathParameter),
-            ("/admin;jsessionid=1", PathParameter),
-            ("/x;/admin", PathParameter),
-            ("/admin\\users", Backslash),
-            ("/admin\0", ControlByte),
-            ("/admin%00", ControlByte),
-            ("/admin%0a", ControlByte),
-            ("/admin%20x", ControlByte),
-            ("/admin x", ControlByte),
-            ("/admin\x7f", ControlByte),
-            ("/admin\t", ControlByte),
-            ("/admin%zz", BadEscape),
-            ("/admin%4", BadEscape),
-            ("/admin%", BadEscape),
-            ("/admin#x", Fragment),
-            ("", NotOriginForm),
-            ("admin", NotOriginForm),
-            ("*", NotOriginForm),
-            ("http://h/admin", NotOriginForm),
-            ("?/admin", NotOriginForm),
-        ] {
-            assert_eq!(check_path(raw), Err(e), "{raw:?}");
-        }
-    }
-
-    #[test]
-    fn check_path_normal_forms() {
-        for (raw, norm) in [
-            ("/", "/"),
-            ("/admin", "/admin"),
-            ("/admin/", "/admin/"),
-            ("//admin//users", "/admin/users"),
-            ("/%61dmin/%7e/%7E", "/admin/~/~"),
-            ("/a%3fb%3Bc", "/a%3Fb%3Bc"),
-            ("/admin?x=/../y;z\\", "/admin"),
-            ("/admin/...", "/admin/..."),
-            ("/admin/.well-known", "/admin/.well-known"),
-            ("/caf\u{e9}", "/caf\u{e9}"),
-            ("/a%C3%A9", "/a%C3%A9"),
-        ] {
-            assert_eq!(
-                check_path(raw).map(|p| p.into_string()),
-                Ok(norm.to_owned()),
-                "{raw:?}"
-            );
-        }
     }
 
     #[test]

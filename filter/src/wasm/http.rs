@@ -4,7 +4,7 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 use super::{
-    abandon_callouts, deliver, evaluate, upstream_response, Applied, OwnedRequest, WorkerRef,
+    abandon_callouts, deliver, evaluate, needs, strip_owned_trailers, upstream_response, Applied, OwnedRequest, WorkerRef,
 };
 
 /// One HTTP stream.
@@ -42,12 +42,17 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let req = OwnedRequest::read();
+        let req = OwnedRequest::read(needs(&self.worker));
         match evaluate(&self.worker, self.id, req, None, false, self.id) {
             Applied::Forwarded => Action::Continue,
             // Held until the root context resumes or answers it; or answered.
             Applied::Held | Applied::Replied => Action::Pause,
         }
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        strip_owned_trailers(&self.worker);
+        Action::Continue
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {

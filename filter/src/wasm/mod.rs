@@ -40,7 +40,8 @@ use crate::core::callout::MAX_BODY;
 use crate::core::client::Injected;
 use crate::core::events::{Event, Level};
 use crate::core::{
-    Callout, CalloutId, CalloutResponse, Decision, Filter, Held, Io, Outbox, RequestView,
+    Callout, CalloutId, CalloutResponse, Connection, Decision, Filter, Held, Io, Needs, Outbox,
+    RequestView,
     UnixMillis, WaitFor,
 };
 use store::HostStore;
@@ -349,11 +350,34 @@ pub struct OwnedRequest {
     pub path: String,
     /// All request headers, in order.
     pub headers: Vec<(String, String)>,
+    /// The connection facts the configuration needs ([`Needs`]).
+    pub tls: Option<bool>,
+    /// `connection.sha256_peer_certificate_digest`, when needed.
+    pub peer_certificate_sha256: Option<String>,
+    /// `source.address`, when needed.
+    pub source_address: Option<String>,
 }
 
 impl OwnedRequest {
-    /// The request of the current effective context, read from the host.
-    pub fn read() -> OwnedRequest {
+    /// The request as the core sees it.
+    pub fn view(&self, held_since: Option<UnixMillis>) -> RequestView<'_> {
+        RequestView {
+            method: &self.method,
+            path: &self.path,
+            headers: &self.headers,
+            held_since,
+            connection: Connection {
+                tls: self.tls,
+                peer_certificate_sha256: self.peer_certificate_sha256.as_deref(),
+                source_address: self.source_address.as_deref(),
+            },
+        }
+    }
+
+    /// The request of the current effective context, read from the host:
+    /// the headers, and the connection properties in `needs` (absent
+    /// properties stay `None`: no certificate, not TLS).
+    pub fn read(needs: Needs) -> OwnedRequest {
         let headers = header_map::get(MapType::HttpRequestHeaders);
         let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         // The pseudo-headers are in the map we already hold (Envoy,
@@ -365,10 +389,26 @@ impl OwnedRequest {
         let path = header(":path")
             .or_else(|| property(&["request", "url_path"]))
             .unwrap_or_default();
+        let tls = needs
+            .tls
+            .then(|| property(&["connection", "tls_version"]).is_some_and(|v| !v.is_empty()));
+        let peer_certificate_sha256 = if needs.peer_certificate {
+            property(&["connection", "sha256_peer_certificate_digest"]).filter(|v| !v.is_empty())
+        } else {
+            None
+        };
+        let source_address = if needs.source_address {
+            property(&["source", "address"])
+        } else {
+            None
+        };
         OwnedRequest {
             method,
             path,
             headers,
+            tls,
+            peer_certificate_sha256,
+            source_address,
         }
     }
 }
@@ -385,12 +425,7 @@ pub fn evaluate(
     sdk_ctx: u32,
 ) -> Applied {
     let now = now();
-    let view = RequestView {
-        method: &req.method,
-        path: &req.path,
-        headers: &req.headers,
-        held_since,
-    };
+    let view = req.view(held_since);
     let Some(polled) = call(worker, now, Some(context_id), |f, io| {
         f.handle_request(&view, io)
     }) else {
@@ -490,6 +525,32 @@ pub fn worker_id(root_id: u32) -> String {
                 .unwrap_or(0);
             format!("{t:x}-{root_id}")
         }
+    }
+}
+
+/// What the configuration needs read per request beyond the headers.
+pub fn needs(worker: &WorkerRef) -> Needs {
+    worker
+        .borrow()
+        .filter
+        .as_ref()
+        .map(Filter::needs)
+        .unwrap_or_default()
+}
+
+/// The request trailers (current context): remove every spelling of a
+/// header the filter owns, as for the request headers.
+pub fn strip_owned_trailers(worker: &WorkerRef) {
+    let trailers = header_map::get(MapType::HttpRequestTrailers);
+    if trailers.is_empty() {
+        return;
+    }
+    let w = worker.borrow();
+    let Some(filter) = w.filter.as_ref() else {
+        return;
+    };
+    for name in filter.owned_trailers(&trailers) {
+        let _ = hostcalls::set_map_value(MapType::HttpRequestTrailers, name, None);
     }
 }
 

@@ -284,7 +284,7 @@ case("reject_insufficient_scope", "route /admin needs scope admin",
 
 config = {
     "realm": REALM,
-    "providers": [
+    "require_https": False, "providers": [
         {
             "name": "vectors",
             "issuer": ISS,

@@ -228,6 +228,8 @@ mod tests {
             environment: vec![],
             callback_cpu_limit: Duration::from_secs(1),
             max_memory_bytes: 1 << 20,
+            max_shared_data_bytes: 64 << 20,
+            max_queue_items: 10_000,
             log_level: LogLevel::Info,
         }
     }

@@ -3,6 +3,10 @@
 //! queues named per `vm_id`. The first root context that registers a queue
 //! owns it; an enqueue wakes the owner's worker, which calls
 //! `proxy_on_queue_ready` on the owner's instance.
+//!
+//! Bounded: a queue holds at most the enqueuing plugin's
+//! `limits.max_queue_items`; beyond, the oldest item is dropped (the
+//! enqueue still answers OK, the status the SDKs expect) and counted.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -95,11 +99,17 @@ impl<O: Clone> QueueRegistry<O> {
             .copied()
     }
 
-    /// Appends `item`; returns the owner to wake.
-    pub fn enqueue(&mut self, id: u32, item: Vec<u8>) -> Result<O, Status> {
+    /// Appends `item`, dropping the oldest items beyond `max_items`;
+    /// returns the owner to wake and how many items were dropped.
+    pub fn enqueue(&mut self, id: u32, item: Vec<u8>, max_items: usize) -> Result<(O, usize), Status> {
         let q = self.queues.get_mut(&id).ok_or(Status::NotFound)?;
         q.items.push_back(item);
-        Ok(q.owner.clone())
+        let mut dropped = 0;
+        while q.items.len() > max_items.max(1) {
+            q.items.pop_front();
+            dropped += 1;
+        }
+        Ok((q.owner.clone(), dropped))
     }
 
     /// Takes the oldest item.
@@ -173,17 +183,21 @@ fn resolve(
 
 fn enqueue(caller: &mut Caller<'_, HostState>, id: i32, vp: i32, vl: i32) -> HostResult {
     let value = tri!(read_bytes(caller, vp, vl));
-    let owner = {
-        let mut reg = caller
-            .data()
-            .plugin
-            .process
-            .queues
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        reg.enqueue(id as u32, value)
-    };
-    let owner = tri!(owner);
+    let plugin = &caller.data().plugin;
+    let enqueued = plugin
+        .process
+        .queues
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .enqueue(id as u32, value, plugin.spec.max_queue_items);
+    let (owner, dropped) = tri!(enqueued);
+    if dropped > 0 {
+        plugin.process.metrics.inc_counter(
+            "oauth_host_queue_items_dropped_total",
+            &[("plugin", &plugin.spec.name)],
+            dropped as u64,
+        );
+    }
     // A closed channel means the owner's worker is gone; the item waits for
     // a dequeue by id.
     let _ = owner.sender.send(QueueEvent {
@@ -250,10 +264,10 @@ mod tests {
         let a = reg.register("vm", "q", "worker0", |_| false);
         let b = reg.register("vm", "q", "worker1", |_| false);
         assert_eq!(a, b);
-        assert_eq!(reg.enqueue(a, b"1".to_vec()), Ok("worker0"));
+        assert_eq!(reg.enqueue(a, b"1".to_vec(), 100).map(|(o, _)| o), Ok("worker0"));
         let c = reg.register("vm", "q", "worker1", |old| *old == "worker0");
         assert_eq!(c, a);
-        assert_eq!(reg.enqueue(a, b"2".to_vec()), Ok("worker1"));
+        assert_eq!(reg.enqueue(a, b"2".to_vec(), 100).map(|(o, _)| o), Ok("worker1"));
         assert_ne!(reg.register("other-vm", "q", "w", |_| false), a);
         assert_eq!(reg.resolve("vm", "q"), Some(a));
         assert_eq!(reg.resolve("vm", "nope"), None);
@@ -264,11 +278,25 @@ mod tests {
         let mut reg: QueueRegistry<()> = QueueRegistry::default();
         let id = reg.register("vm", "q", (), |_| false);
         assert_eq!(reg.dequeue(id), Err(Status::Empty));
-        reg.enqueue(id, b"a".to_vec()).unwrap();
-        reg.enqueue(id, b"b".to_vec()).unwrap();
+        reg.enqueue(id, b"a".to_vec(), 100).map(|(o, _)| o).unwrap();
+        reg.enqueue(id, b"b".to_vec(), 100).map(|(o, _)| o).unwrap();
         assert_eq!(reg.dequeue(id), Ok(b"a".to_vec()));
         assert_eq!(reg.dequeue(id), Ok(b"b".to_vec()));
         assert_eq!(reg.dequeue(99), Err(Status::NotFound));
-        assert_eq!(reg.enqueue(99, vec![]), Err(Status::NotFound));
+        assert_eq!(reg.enqueue(99, vec![], 100).map(|(o, _)| o), Err(Status::NotFound));
+    }
+
+    #[test]
+    fn a_queue_keeps_its_newest_items() {
+        let mut reg: QueueRegistry<&str> = QueueRegistry::default();
+        let id = reg.register("vm", "q", "w", |_| false);
+        for i in 0..5u8 {
+            let (_, dropped) = reg.enqueue(id, vec![i], 3).unwrap();
+            assert_eq!(dropped, usize::from(i >= 3));
+        }
+        assert_eq!(reg.dequeue(id), Ok(vec![2]));
+        assert_eq!(reg.dequeue(id), Ok(vec![3]));
+        assert_eq!(reg.dequeue(id), Ok(vec![4]));
+        assert_eq!(reg.dequeue(id), Err(Status::Empty));
     }
 }

@@ -140,6 +140,22 @@ pub struct Limits {
     /// Largest linear memory of one instance (default 128MiB).
     #[serde(default = "default_max_memory", deserialize_with = "units::size")]
     pub max_memory: u64,
+    /// Shared data (keys plus values) the plugin's `vm_id` may hold
+    /// (default 64MiB); a set beyond answers `CAS_MISMATCH`.
+    #[serde(default = "default_max_shared_data", deserialize_with = "units::size")]
+    pub max_shared_data: u64,
+    /// Items one shared queue holds (default 10000); beyond, the oldest
+    /// are dropped.
+    #[serde(default = "default_max_queue_items")]
+    pub max_queue_items: usize,
+}
+
+fn default_max_shared_data() -> u64 {
+    64 << 20
+}
+
+fn default_max_queue_items() -> usize {
+    10_000
 }
 
 fn default_callback_cpu() -> Duration {
@@ -155,6 +171,8 @@ impl Default for Limits {
         Self {
             callback_cpu: default_callback_cpu(),
             max_memory: default_max_memory(),
+            max_shared_data: default_max_shared_data(),
+            max_queue_items: default_max_queue_items(),
         }
     }
 }
@@ -186,6 +204,10 @@ impl Config {
                 let max_memory_bytes = usize::try_from(f.limits.max_memory).map_err(|_| {
                     ConfigError::new(format!("filters[{i}].limits.max_memory"), "too large")
                 })?;
+                let max_shared_data_bytes =
+                    usize::try_from(f.limits.max_shared_data).map_err(|_| {
+                        ConfigError::new(format!("filters[{i}].limits.max_shared_data"), "too large")
+                    })?;
                 Ok(PluginSpec {
                     name: f.name.clone(),
                     module_path: f.module.clone(),
@@ -197,6 +219,8 @@ impl Config {
                     environment: f.environment.clone().into_iter().collect(),
                     callback_cpu_limit: f.limits.callback_cpu,
                     max_memory_bytes,
+                    max_shared_data_bytes,
+                    max_queue_items: f.limits.max_queue_items,
                     log_level: f.log_level,
                 })
             })
@@ -255,6 +279,12 @@ pub(super) fn validate(filters: &[FilterConfig]) -> Result<(), ConfigError> {
             return Err(ConfigError::new(
                 field("limits.max_memory"),
                 "must be at least one wasm page (64KiB)",
+            ));
+        }
+        if filter.limits.max_queue_items == 0 {
+            return Err(ConfigError::new(
+                field("limits.max_queue_items"),
+                "must be at least 1",
             ));
         }
         for key in filter.environment.keys() {

@@ -103,7 +103,7 @@ filters:
     vm_configuration: plain text
     danger_fail_open: true
     environment: { A: "1" }
-    limits: { callback_cpu: 100ms, max_memory: 16MiB }
+    limits: { callback_cpu: 100ms, max_memory: 16MiB, max_shared_data: 1MiB, max_queue_items: 7 }
     log_level: debug
   - name: second
     module: filter.wasm
@@ -135,6 +135,10 @@ filters:
     );
     assert_eq!(specs[0].callback_cpu_limit, Duration::from_millis(100));
     assert_eq!(specs[0].max_memory_bytes, 16 << 20);
+    assert_eq!(specs[0].max_shared_data_bytes, 1 << 20);
+    assert_eq!(specs[0].max_queue_items, 7);
+    assert_eq!(specs[1].max_shared_data_bytes, 64 << 20);
+    assert_eq!(specs[1].max_queue_items, 10_000);
     assert_eq!(specs[0].log_level, LogLevel::Debug);
     assert!(specs[0].fail_open);
     assert_eq!(specs[0].vm_id, "vm");
@@ -190,6 +194,10 @@ fn errors_name_the_field() {
         (
             "listeners: [{address: 127.0.0.1:0}]\nroutes: [{cluster: nope}]\nclusters: []\n",
             "routes[0].cluster: unknown cluster `nope`",
+        ),
+        (
+            "listeners: [{address: 127.0.0.1:0}]\nroutes: []\nclusters: []\nfilters: [{name: f, module: filter.wasm, limits: {max_queue_items: 0}}]\n",
+            "filters[0].limits.max_queue_items: must be at least 1",
         ),
         (
             "listeners: [{address: 127.0.0.1:0}]\nroutes: [{cluster: a, path_prefix: api}]\nclusters: [{name: a, address: 'http://x'}]\n",

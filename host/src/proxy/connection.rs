@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 use super::forwarding_headers;
 use super::limits::{IdleTracker, InFlight};
 use super::proxy_error::{ProxyError, TEXT_PLAIN_UTF8};
+use super::request_path;
 use super::worker_thread::{Accepted, Worker};
 use crate::runtime::{
     fixed_response, timeout_body, Body, BoxError, ConnectionInfo, HttpStream, RequestVerdict,
@@ -185,18 +186,22 @@ impl Worker {
         let limits = &self.shared.listeners[listener].limits;
         let started = std::time::Instant::now();
         let (mut parts, body) = request.into_parts();
+        let bad_request = |text: String| {
+            fixed_response(http::StatusCode::BAD_REQUEST, Some(TEXT_PLAIN_UTF8), text).map(
+                |body| ResponseBody {
+                    inner: body,
+                    _stream: None,
+                    in_flight: None,
+                },
+            )
+        };
         if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
             // RFC 9112 3.2: a request with more than one Host is invalid.
-            let response = fixed_response(
-                http::StatusCode::BAD_REQUEST,
-                Some(TEXT_PLAIN_UTF8),
-                "more than one host header\n",
-            );
-            return response.map(|body| ResponseBody {
-                inner: body,
-                _stream: None,
-                in_flight: None,
-            });
+            return bad_request("more than one host header\n".into());
+        }
+        // One path for modules, routes and the upstream.
+        if let Err(e) = request_path::normalise(&mut parts.uri) {
+            return bad_request(format!("{}\n", e.describe()));
         }
         forwarding_headers::ensure_host(&mut parts.headers, &parts.uri);
         forwarding_headers::remove_hop_by_hop(&mut parts.headers);

@@ -4,6 +4,7 @@
 //!
 //! Flow of one request on a worker: acceptor ([`crate::server`]) →
 //! [`worker_thread`] → [`connection`] (TLS handshake, hyper) →
+//! [`request_path`] (the one path: normalised or 400) →
 //! [`forwarding_headers`] (host, hop-by-hop, `x-forwarded-*`,
 //! `x-request-id`) → `on_request` → route → [`upstream_pool`] →
 //! `on_response` → client. [`proxy_error`] maps the proxy's own failures to
@@ -14,6 +15,7 @@ pub mod connection;
 pub mod forwarding_headers;
 pub mod limits;
 pub mod proxy_error;
+pub mod request_path;
 pub mod tls;
 pub mod upstream_pool;
 pub mod worker_thread;

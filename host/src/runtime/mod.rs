@@ -78,6 +78,10 @@ pub struct PluginSpec {
     pub callback_cpu_limit: Duration,
     /// Largest linear memory an instance may grow to, in bytes.
     pub max_memory_bytes: usize,
+    /// Bytes of shared data (keys plus values) the plugin's `vm_id` may hold.
+    pub max_shared_data_bytes: usize,
+    /// Items one shared queue holds before the oldest are dropped.
+    pub max_queue_items: usize,
     /// Level below which module log lines are dropped (`get_log_level`).
     pub log_level: LogLevel,
 }

@@ -13,7 +13,7 @@ async fn main() {
     let issuer = "https://demo-issuer.example";
     let filter = json!({
         "realm": "demo",
-        "providers": [{
+        "require_https": false, "providers": [{
             "name": "demo",
             "issuer": issuer,
             "audiences": ["demo-api"],

@@ -36,6 +36,8 @@ pub fn spec(name: &str, configuration: &str) -> PluginSpec {
         environment: vec![],
         callback_cpu_limit: Duration::from_millis(200),
         max_memory_bytes: 64 << 20,
+        max_shared_data_bytes: 64 << 20,
+        max_queue_items: 10_000,
         log_level: LogLevel::Info,
     }
 }

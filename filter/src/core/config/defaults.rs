@@ -4,6 +4,9 @@
 pub(crate) fn realm() -> String {
     "api".to_owned()
 }
+pub(crate) fn require_https() -> bool {
+    true
+}
 pub(crate) fn tick_ms() -> u64 {
     200
 }

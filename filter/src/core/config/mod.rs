@@ -39,6 +39,7 @@ macro_rules! route_rule {
     };
 }
 
+pub mod binding;
 pub mod client;
 pub mod client_auth;
 pub mod introspection;
@@ -49,6 +50,7 @@ pub mod sections;
 mod check;
 mod defaults;
 
+pub use binding::{CertificateSource, SenderConstraint, SenderConstraintConfig};
 pub use client::{
     Client, ClientConfig, ClientRule, DiscoveryConfig, Endpoint, EndpointConfig, Grant,
     GrantConfig, Rule, TokenSource, TokenSourceConfig,
@@ -95,6 +97,21 @@ pub struct Config {
     /// Realm in `WWW-Authenticate` challenges.
     #[serde(default = "defaults::realm")]
     pub realm: String,
+    /// Refuse requests that did not arrive over TLS (403), as PingGateway's
+    /// `requireHttps`; tokens sent in clear text are as good as leaked.
+    /// Applies to the resource server (with `providers`).
+    #[serde(default = "defaults::require_https")]
+    pub require_https: bool,
+    /// Believe `x-forwarded-proto: https` from the hop in front (TLS ends
+    /// there); otherwise only the connection counts.
+    #[serde(default)]
+    pub trust_forwarded_proto: bool,
+    /// Match route rules ignoring ASCII case (rule paths and request paths
+    /// lowercased), for upstreams that treat `/Admin` as `/admin` (ASP.NET,
+    /// IIS, case-insensitive file systems). Off: rules match case-sensitively,
+    /// as Envoy's routes do by default.
+    #[serde(default)]
+    pub case_insensitive_paths: bool,
     /// Token issuers this filter trusts (at least one, unless `client` is
     /// set: without providers the filter only injects the gateway's token).
     #[serde(default)]
@@ -213,13 +230,24 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
             "at least one provider is required (or a client section)",
         ));
     }
-    let scopes = sections::validate(&raw)?;
+    let mut scopes = sections::validate(&raw)?;
     let (providers, introspector) = provider::validate(&raw.providers, secrets)?;
     raw.introspection_cache.validate()?;
-    let client = match &raw.client {
+    let mut client = match &raw.client {
         Some(c) => Some(Client::from_config(c, "client", secrets)?),
         None => None,
     };
+    if raw.case_insensitive_paths {
+        let client_rules = client.iter_mut().flat_map(|c| c.rules.iter_mut());
+        for route in scopes
+            .rules
+            .iter_mut()
+            .map(|r| &mut r.route)
+            .chain(client_rules.map(|r| &mut r.route))
+        {
+            route.fold_case();
+        }
+    }
     Ok(FilterConfig {
         raw,
         scopes,

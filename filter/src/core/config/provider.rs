@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+use super::binding::{SenderConstraint, SenderConstraintConfig};
 use super::check::{self, err};
 use super::defaults;
 use super::introspection::{Introspection, IntrospectionConfig};
@@ -54,6 +55,9 @@ pub struct ProviderConfig {
     /// Allowed clock difference for `exp`, `nbf` and `iat`, in seconds.
     #[serde(default = "defaults::clock_skew_s")]
     pub clock_skew_s: u64,
+    /// Sender-constrained tokens: RFC 8705 certificate binding, DPoP.
+    #[serde(default)]
+    pub sender_constraint: SenderConstraintConfig,
 }
 
 /// How a provider's tokens are turned into claims.
@@ -158,6 +162,8 @@ pub struct Provider {
     pub resolver: Resolver,
     /// Introspection endpoint, when the resolver introspects.
     pub introspection: Option<Introspection>,
+    /// Sender-constraint policy.
+    pub sender_constraint: SenderConstraint,
 }
 
 /// A validated key source.
@@ -349,6 +355,9 @@ pub(super) fn validate(
             clock_skew_s: pc.clock_skew_s,
             resolver: pc.resolver,
             introspection,
+            sender_constraint: pc
+                .sender_constraint
+                .validate(&format!("{p}.sender_constraint"))?,
         });
     }
     Ok((providers, introspector))

@@ -2,9 +2,13 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::jws::{b64_decode, Alg, KeyKind, Part};
+use super::keystore;
 
 /// Public (or, for HMAC, shared) verification key material.
 #[derive(Clone)]
@@ -227,8 +231,32 @@ fn parse_key(v: &Value, allow_oct: bool) -> KeyResult {
         ),
         Some(_) => return Err((".alg".to_owned(), "must be a string".to_owned())),
     };
-    let bad = |m: &str, msg: &str| (m.to_owned(), msg.to_owned());
-    let material = match member(o, "kty")? {
+    let kty = member(o, "kty")?;
+    let material = match o.get("x5c") {
+        None => own_material(o, kty, allow_oct)?,
+        Some(x5c) => x5c_material(o, kty, x5c, allow_oct)?,
+    };
+    let jwk = Jwk { kid, alg, material };
+    if let Some(a) = alg {
+        if !jwk.fits(a) {
+            return Err((".alg".to_owned(), "does not match the key type".to_owned()));
+        }
+    }
+    Ok(Some(jwk))
+}
+
+fn bad(m: &str, msg: &str) -> (String, String) {
+    (m.to_owned(), msg.to_owned())
+}
+
+/// The key a JWK describes with its own members (`n`/`e`, `crv`/`x`/`y`,
+/// `k`).
+fn own_material(
+    o: &Map<String, Value>,
+    kty: &str,
+    allow_oct: bool,
+) -> Result<KeyMaterial, (String, String)> {
+    Ok(match kty {
         "RSA" => {
             let n = bytes(o, "n")?;
             let e = bytes(o, "e")?;
@@ -287,14 +315,92 @@ fn parse_key(v: &Value, allow_oct: bool) -> KeyResult {
             KeyMaterial::Oct(k)
         }
         other => return Err(bad(".kty", &format!("unsupported key type {other:?}"))),
+    })
+}
+
+/// The key of a JWK with `x5c` (RFC 7517 §4.7): the public key of the first
+/// certificate (standard base64 with padding, DER). If the JWK also carries
+/// its own key members they must describe the same key; without them the
+/// certificate's key is used (its type must fit `kty`, and `crv` if given).
+/// `x5t#S256`, if present, must be the SHA-256 thumbprint of that
+/// certificate. The certificate is only a carrier of the key: validity
+/// period, chain and signature are not checked (see [`super::keystore`]).
+fn x5c_material(
+    o: &Map<String, Value>,
+    kty: &str,
+    x5c: &Value,
+    allow_oct: bool,
+) -> Result<KeyMaterial, (String, String)> {
+    match kty {
+        "RSA" | "EC" | "OKP" => {}
+        "oct" => return Err(bad(".x5c", "is not allowed on symmetric keys")),
+        // The unsupported-type error, as without x5c.
+        _ => return own_material(o, kty, allow_oct),
+    }
+    let first = match x5c {
+        Value::Array(certs) if certs.iter().all(Value::is_string) => match certs.first() {
+            Some(Value::String(s)) => s,
+            _ => return Err(bad(".x5c", "must not be empty")),
+        },
+        _ => return Err(bad(".x5c", "must be an array of strings")),
     };
-    let jwk = Jwk { kid, alg, material };
-    if let Some(a) = alg {
-        if !jwk.fits(a) {
-            return Err(bad(".alg", "does not match the key type"));
+    let der = STANDARD
+        .decode(first)
+        .map_err(|_| bad(".x5c[0]", "is not base64 (standard alphabet, padded)"))?;
+    if let Some(t) = o.get("x5t#S256") {
+        let t = match t {
+            Value::String(t) => {
+                b64_decode(t, Part::Payload).map_err(|_| bad(".x5t#S256", "is not base64url"))?
+            }
+            _ => return Err(bad(".x5t#S256", "must be a string")),
+        };
+        if t.as_slice() != Sha256::digest(&der).as_slice() {
+            return Err(bad(
+                ".x5t#S256",
+                "is not the SHA-256 thumbprint of the first x5c certificate",
+            ));
         }
     }
-    Ok(Some(jwk))
+    let cert_key = keystore::key_from_der_certificate(&der)
+        .map_err(|e| (".x5c[0]".to_owned(), e.to_string()))?;
+    let own_members: &[&str] = match kty {
+        "RSA" => &["n", "e"],
+        "EC" => &["x", "y"],
+        _ => &["x"],
+    };
+    if own_members.iter().any(|m| o.contains_key(*m)) {
+        let own = own_material(o, kty, allow_oct)?;
+        if !keystore::same_key(&own, &cert_key) {
+            return Err(bad(
+                ".x5c",
+                "the certificate's key is not the key the JWK describes",
+            ));
+        }
+        return Ok(own);
+    }
+    let kind = cert_key.kind();
+    let fits = match (kty, o.get("crv")) {
+        ("RSA", _) => kind == KeyKind::Rsa,
+        ("EC", None) => matches!(kind, KeyKind::P256 | KeyKind::P384),
+        // OKP
+        (_, None) => kind == KeyKind::Ed25519,
+        (_, Some(_)) => {
+            let expected = match member(o, "crv")? {
+                "P-256" if kty == "EC" => KeyKind::P256,
+                "P-384" if kty == "EC" => KeyKind::P384,
+                "Ed25519" if kty == "OKP" => KeyKind::Ed25519,
+                other => return Err(bad(".crv", &format!("unsupported curve {other:?}"))),
+            };
+            kind == expected
+        }
+    };
+    if !fits {
+        return Err(bad(
+            ".x5c",
+            "the certificate's key does not fit the JWK's kty/crv",
+        ));
+    }
+    Ok(cert_key)
 }
 
 #[cfg(test)]

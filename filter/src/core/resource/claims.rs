@@ -147,6 +147,9 @@ mod tests {
             clock_skew_s: 60,
             resolver: crate::core::config::Resolver::Jwt,
             introspection: None,
+            sender_constraint: crate::core::config::SenderConstraintConfig::default()
+                .validate("")
+                .unwrap(),
         }
     }
 

@@ -3,11 +3,28 @@
 use crate::core::config::TokenConfig;
 use crate::core::error::{Rejection, RequestError, TokenError};
 
+/// How the token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750), or the configured header or cookie.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1), with a `DPoP` proof header.
+    Dpop,
+}
+
 /// Find the request's token, refusing what RFC 6750 calls malformed.
 pub fn extract<'h>(
     cfg: &TokenConfig,
     headers: &'h [(String, String)],
 ) -> Result<&'h str, Rejection> {
+    extract_with_scheme(cfg, headers).map(|(t, _)| t)
+}
+
+/// [`extract`], with the scheme the token came with.
+pub fn extract_with_scheme<'h>(
+    cfg: &TokenConfig,
+    headers: &'h [(String, String)],
+) -> Result<(&'h str, Scheme), Rejection> {
     let mut auth = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"));
@@ -24,12 +41,15 @@ pub fn extract<'h>(
                 RequestError::MultipleAuthorization,
             ))
         }
-        (Some((_, v)), None) => Some(bearer(v)?.ok_or(Rejection::NoToken)?),
+        (Some((_, v)), None) => Some(credentials(v)?.ok_or(Rejection::NoToken)?),
         (None, _) => None,
     };
-    let token = match token {
+    let (token, scheme) = match token {
         Some(t) => t,
-        None => from_alternatives(cfg, headers)?.ok_or(Rejection::NoToken)?,
+        None => (
+            from_alternatives(cfg, headers)?.ok_or(Rejection::NoToken)?,
+            Scheme::Bearer,
+        ),
     };
     if token.len() > cfg.max_bytes {
         return Err(Rejection::InvalidToken(TokenError::TooLarge));
@@ -42,23 +62,35 @@ pub fn extract<'h>(
     {
         return Err(Rejection::InvalidToken(TokenError::BadCharacters));
     }
-    Ok(token)
+    Ok((token, scheme))
+}
+
+/// `Bearer <token>` or `DPoP <token>` → Some; another scheme → None.
+fn credentials(value: &str) -> Result<Option<(&str, Scheme)>, Rejection> {
+    let value = value.trim_matches([' ', '\t']);
+    let (name, rest) = match value.find([' ', '\t']) {
+        Some(i) => (&value[..i], value[i..].trim_start_matches([' ', '\t'])),
+        None => (value, ""),
+    };
+    let scheme = if name.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if name.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return Ok(None);
+    };
+    if rest.is_empty() {
+        return Err(Rejection::InvalidRequest(RequestError::EmptyBearer));
+    }
+    Ok(Some((rest, scheme)))
 }
 
 /// `Bearer <token>` → Some(token); another scheme → None.
 fn bearer(value: &str) -> Result<Option<&str>, Rejection> {
-    let value = value.trim_matches([' ', '\t']);
-    let (scheme, rest) = match value.find([' ', '\t']) {
-        Some(i) => (&value[..i], value[i..].trim_start_matches([' ', '\t'])),
-        None => (value, ""),
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
-    }
-    if rest.is_empty() {
-        return Err(Rejection::InvalidRequest(RequestError::EmptyBearer));
-    }
-    Ok(Some(rest))
+    Ok(match credentials(value)? {
+        Some((t, Scheme::Bearer)) => Some(t),
+        _ => None,
+    })
 }
 
 fn from_alternatives<'h>(

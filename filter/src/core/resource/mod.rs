@@ -7,6 +7,7 @@
 //! - `claims.rs`, `scopes.rs`: registered-claim checks and rules, scopes;
 //! - `claim_headers.rs`: header edits for the upstream.
 
+pub mod binding;
 pub mod claim_headers;
 pub mod claims;
 pub mod extract;

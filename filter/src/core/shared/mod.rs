@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 pub mod lease;
+pub mod replay;
 
 pub use lease::{ensure_lease, lease_ttl_ms, release, try_acquire, Lease, LeaseOutcome};
 

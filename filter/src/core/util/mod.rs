@@ -5,5 +5,6 @@ pub mod form;
 pub mod header;
 pub mod hex;
 pub mod json;
+pub mod cidr;
 pub mod time;
 pub mod uri;
