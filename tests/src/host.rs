@@ -71,6 +71,10 @@ pub struct Pki {
     pub server_der: CertificateDer<'static>,
     /// PKCS#8 DER of the server key.
     pub server_key_der: Vec<u8>,
+    /// DER of a second client certificate (same CA, another key).
+    pub other_client_der: CertificateDer<'static>,
+    /// PKCS#8 DER of the second client key.
+    pub other_client_key_der: Vec<u8>,
     /// Subject of the client certificate, RFC 2253.
     pub client_subject: &'static str,
     /// URI SAN of the client certificate.
@@ -117,6 +121,16 @@ impl Pki {
             .signed_by(&client_key, &ca, &ca_key)
             .expect("client cert");
 
+        let other_key = rcgen::KeyPair::generate().expect("other client key");
+        let mut other_params =
+            rcgen::CertificateParams::new(vec!["other.test".to_string()]).expect("other params");
+        other_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "client-2");
+        let other = other_params
+            .signed_by(&other_key, &ca, &ca_key)
+            .expect("other client cert");
+
         dir.write("ca.pem", ca.pem());
         dir.write("server.pem", server.pem());
         dir.write("server.key", server_key.serialize_pem());
@@ -126,6 +140,8 @@ impl Pki {
             ca_der: ca.der().clone(),
             client_der: client.der().clone(),
             client_key_der: client_key.serialize_der(),
+            other_client_der: other.der().clone(),
+            other_client_key_der: other_key.serialize_der(),
             server_der: server.der().clone(),
             server_key_der: server_key.serialize_der(),
             client_subject: "CN=client-1,O=oauth-tests",
@@ -146,6 +162,16 @@ impl Pki {
         alpn: &[&str],
         with_client_cert: bool,
     ) -> Arc<rustls::ClientConfig> {
+        let cert = if with_client_cert {
+            ClientCert::First
+        } else {
+            ClientCert::None
+        };
+        self.client_config_as(alpn, cert)
+    }
+
+    /// A client config trusting the CA, offering `alpn`, presenting `cert`.
+    pub fn client_config_as(&self, alpn: &[&str], cert: ClientCert) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der.clone()).expect("add CA");
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -154,19 +180,34 @@ impl Pki {
         .with_safe_default_protocol_versions()
         .expect("protocol versions")
         .with_root_certificates(roots);
-        let mut config = if with_client_cert {
-            builder
+        let pair = match cert {
+            ClientCert::None => None,
+            ClientCert::First => Some((&self.client_der, &self.client_key_der)),
+            ClientCert::Other => Some((&self.other_client_der, &self.other_client_key_der)),
+        };
+        let mut config = match pair {
+            Some((der, key)) => builder
                 .with_client_auth_cert(
-                    vec![self.client_der.clone()],
-                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.client_key_der.clone())),
+                    vec![der.clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.clone())),
                 )
-                .expect("client auth cert")
-        } else {
-            builder.with_no_client_auth()
+                .expect("client auth cert"),
+            None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
         Arc::new(config)
     }
+}
+
+/// Which client certificate a TLS client presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCert {
+    /// None.
+    None,
+    /// `client.pem` (client-1).
+    First,
+    /// The second one (client-2), same CA.
+    Other,
 }
 
 impl Default for Pki {

@@ -189,6 +189,25 @@ pub fn envoy_config(
             ("AS_PORT", &auth),
             ("ADMIN_PORT", "{{ADMIN_PORT}}"),
             ("LISTENER_PORT", "{{LISTENER_PORT}}"),
+            ("TLS_CERT", "{{TLS_CERT}}"),
+            ("TLS_KEY", "{{TLS_KEY}}"),
+            ("TLS_CA", "{{TLS_CA}}"),
+        ],
+    )
+}
+
+/// Fills the TLS placeholders of a rendered config (`envoy/mtls.yaml`)
+/// with `pki`'s server certificate, key and CA; a config without them is
+/// returned unchanged.
+pub fn with_tls(config: &str, pki: &crate::host::Pki) -> String {
+    render(
+        config,
+        &[
+            ("ADMIN_PORT", "{{ADMIN_PORT}}"),
+            ("LISTENER_PORT", "{{LISTENER_PORT}}"),
+            ("TLS_CERT", &pki.path("server.pem")),
+            ("TLS_KEY", &pki.path("server.key")),
+            ("TLS_CA", &pki.path("ca.pem")),
         ],
     )
 }
@@ -421,18 +440,17 @@ pub fn http_request_raw(port: u16, raw: &[u8]) -> std::io::Result<HttpResponse> 
 }
 
 /// [`http_request`] over TLS to `127.0.0.1:port` (server name
-/// `localhost`, trusting `pki`'s CA), presenting `pki`'s client certificate
-/// when `client_cert`.
+/// `localhost`, trusting `pki`'s CA), presenting `client_cert`.
 pub fn https_request(
     port: u16,
     pki: &crate::host::Pki,
-    client_cert: bool,
+    client_cert: crate::host::ClientCert,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<HttpResponse> {
-    let config = pki.client_config(&["http/1.1"], client_cert);
+    let config = pki.client_config_as(&["http/1.1"], client_cert);
     let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|_| bad("name"))?;
     let conn = rustls::ClientConnection::new(config, name)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -755,7 +773,7 @@ impl AuthServer {
         let r = https_request(
             self.tls_port,
             pki,
-            true,
+            crate::host::ClientCert::First,
             "POST",
             "/token",
             &[

@@ -41,6 +41,26 @@ impl HostProxy {
         as_port: u16,
         env: &[(&str, &str)],
     ) -> HostProxy {
+        HostProxy::start_with_listener(
+            module,
+            plugin,
+            upstream_port,
+            as_port,
+            env,
+            "{address: 127.0.0.1:0}",
+        )
+    }
+
+    /// [`HostProxy::start_with_env`] with `listener` (a YAML flow mapping)
+    /// as its one listener, e.g. one with `tls`.
+    pub fn start_with_listener(
+        module: &Path,
+        plugin: &Value,
+        upstream_port: u16,
+        as_port: u16,
+        env: &[(&str, &str)],
+        listener: &str,
+    ) -> HostProxy {
         let env: Vec<String> = env
             .iter()
             .map(|(k, v)| format!("{k}: {}", peers::yaml_string(v)))
@@ -48,7 +68,7 @@ impl HostProxy {
         let yaml = format!(
             "workers: 2\n\
              admin: {{address: 127.0.0.1:0}}\n\
-             listeners: [{{address: 127.0.0.1:0}}]\n\
+             listeners: [{listener}]\n\
              routes: [{{path_prefix: /, cluster: upstream}}]\n\
              clusters:\n\
              \x20 - {{name: upstream, address: http://127.0.0.1:{upstream_port}}}\n\

@@ -243,6 +243,7 @@ fn every_envoy_config_validates_with_the_filter_and_its_plugin_config() {
         return;
     }
     let module = oauth_tests::wasm::module("oauth-filter");
+    let pki = oauth_tests::host::Pki::new();
     let dir = oauth_tests::wasm::workspace_root().join("envoy");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("envoy/ exists")
@@ -264,6 +265,7 @@ fn every_envoy_config_validates_with_the_filter_and_its_plugin_config() {
             serde_json::from_str(&peers::render(&plugin, &[("AS_PORT", "9000")]))
                 .unwrap_or_else(|e| panic!("{} is not JSON: {e}", plugin_path.display()));
         let config = peers::envoy_config(name, &module, &plugin, 8080, 9000);
+        let config = peers::with_tls(&config, &pki);
         peers::envoy_validate(&config)
             .unwrap_or_else(|e| panic!("envoy/{name} with {stem}.json: {e}"));
     }

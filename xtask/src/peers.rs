@@ -332,7 +332,8 @@ fn ensure_as_modules(node: &Path, dir: &Path) -> Result<()> {
 /// Envoy). The plugin configuration is the sibling `envoy/<stem>.json`.
 /// Placeholders come from the environment, with defaults:
 /// `ENVOY_ADMIN_PORT` 9901, `ENVOY_LISTENER_PORT` 10000, `UPSTREAM_PORT`
-/// 8080, `AS_PORT` 9000; `{{MODULE}}` is `module`. The rendered file is
+/// 8080, `AS_PORT` 9000, and `TLS_CERT`/`TLS_KEY`/`TLS_CA` (PEM files, no
+/// default) for templates with a TLS listener; `{{MODULE}}` is `module`. The rendered file is
 /// written to `target/peers/envoy-<stem>.yaml`.
 pub fn run_envoy(config: &str, module: &Path) -> Result<()> {
     let envoy = ensure_envoy()?;
@@ -361,6 +362,14 @@ pub fn run_envoy(config: &str, module: &Path) -> Result<()> {
         ("AS_PORT", port("AS_PORT", 9000)?),
         ("MODULE", module.display().to_string()),
     ];
+    // TLS listeners (mtls.yaml): PEM files from the environment.
+    for (name, var) in [("TLS_CERT", "TLS_CERT"), ("TLS_KEY", "TLS_KEY"), ("TLS_CA", "TLS_CA")] {
+        if template.contains(&format!("{{{{{name}}}}}")) {
+            let path = std::env::var(var)
+                .with_context(|| format!("{stem}.yaml needs {var}=<PEM file>"))?;
+            vars.push((name, path));
+        }
+    }
     let plugin_path = dir.join(format!("{stem}.json"));
     let plugin = fs::read_to_string(&plugin_path)
         .with_context(|| format!("reading the plugin configuration {}", plugin_path.display()))?;

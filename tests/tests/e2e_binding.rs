@@ -1,0 +1,321 @@
+//! Sender-constrained and encrypted tokens through both proxies, against
+//! the real oidc-provider: DPoP-bound tokens (RFC 9449) with proofs made by
+//! node `jose` in the AS process, certificate-bound tokens (RFC 8705)
+//! issued over the AS's mutual-TLS port and presented on TLS listeners
+//! (the connection's certificate; Envoy's `x-forwarded-client-cert`; a
+//! URL-encoded PEM header from a trusted proxy), `require_https`, and JWT
+//! access tokens the AS encrypts to the resource server (JWE).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use oauth_tests::host::{ClientCert, Echo, Pki};
+use oauth_tests::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
+use oauth_tests::two_proxies::HostProxy;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The JWT provider of these tests, with `extra` merged into it.
+fn plugin(auth: &AuthServer, require_https: bool, extra: Value) -> Value {
+    let mut provider = json!({
+        "name": "as",
+        "issuer": auth.issuer(),
+        "audiences": [peers::RESOURCE_JWT, peers::RESOURCE_JWT_ENCRYPTED],
+        "jwks": { "discovery": { "cluster": "auth_server" } },
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        provider[k] = v.clone();
+    }
+    json!({
+        "require_https": require_https,
+        "providers": [provider],
+        "scopes": { "required": ["read"] },
+        "upstream": { "claim_headers": [{ "claim": "sub", "header": "x-auth-sub" }] },
+        "tick_ms": 100
+    })
+}
+
+/// Envoy and oauth-host with `plugin`, plain HTTP or (with `pki`) TLS
+/// listeners asking for client certificates.
+struct Proxies {
+    envoy: Envoy,
+    host: HostProxy,
+    _upstream: Echo,
+}
+
+impl Proxies {
+    fn plain(auth: &AuthServer, plugin: &Value) -> Proxies {
+        Proxies::start(auth, plugin, None)
+    }
+
+    fn tls(auth: &AuthServer, plugin: &Value, pki: &Pki) -> Proxies {
+        Proxies::start(auth, plugin, Some(pki))
+    }
+
+    fn start(auth: &AuthServer, plugin: &Value, pki: Option<&Pki>) -> Proxies {
+        let module = oauth_tests::wasm::module("oauth-filter");
+        let upstream = Echo::start("upstream");
+        let port = upstream.addr.port();
+        let (template, listener) = match pki {
+            None => ("jwt.yaml", "{address: 127.0.0.1:0}".to_owned()),
+            Some(pki) => (
+                "mtls.yaml",
+                format!(
+                    "{{address: 127.0.0.1:0, tls: {{certificate: {}, private_key: {}, \
+                     client_certificate: optional, client_ca: {}}}}}",
+                    peers::yaml_string(&pki.path("server.pem")),
+                    peers::yaml_string(&pki.path("server.key")),
+                    peers::yaml_string(&pki.path("ca.pem")),
+                ),
+            ),
+        };
+        let mut config = peers::envoy_config(template, &module, plugin, port, auth.port());
+        if let Some(pki) = pki {
+            config = peers::with_tls(&config, pki);
+        }
+        let envoy = Envoy::start(&config, peers::next_base_id());
+        let host =
+            HostProxy::start_with_listener(&module, plugin, port, auth.port(), &[], &listener);
+        Proxies {
+            envoy,
+            host,
+            _upstream: upstream,
+        }
+    }
+
+    fn each(&self) -> [(&'static str, u16); 2] {
+        [
+            ("envoy", self.envoy.listener_port()),
+            ("oauth-host", self.host.port()),
+        ]
+    }
+}
+
+fn get(port: u16, headers: &[(&str, &str)]) -> HttpResponse {
+    peers::http_request(port, "GET", "/orders/1", headers, b"").expect("request")
+}
+
+fn get_tls(port: u16, pki: &Pki, cert: ClientCert, headers: &[(&str, &str)]) -> HttpResponse {
+    peers::https_request(port, pki, cert, "GET", "/orders/1", headers, b"").expect("request")
+}
+
+fn assert_refused(name: &str, case: &str, r: &HttpResponse, challenge: &str) {
+    assert_eq!(r.status, 401, "{name}: {case}: {}", r.text());
+    let www = r.header("www-authenticate").unwrap_or_default();
+    assert!(
+        www.starts_with(challenge),
+        "{name}: {case}: challenge {www:?} is not {challenge}…"
+    );
+}
+
+fn ath(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key() {
+    if !peers::e2e_enabled("dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let plugin = plugin(&auth, false, json!({ "sender_constraint": { "required": true } }));
+    let proxies = Proxies::plain(&auth, &plugin);
+    let token = auth.dpop_token(peers::RESOURCE_JWT, "read");
+    let dpop_auth = format!("DPoP {token}");
+    let ath = ath(&token);
+    for (name, port) in proxies.each() {
+        let htu = format!("http://127.0.0.1:{port}/orders/1");
+        let proof = |htm: &str, htu: &str, key: &str, iat_offset: i64| -> String {
+            auth.dpop_proof(htm, htu, Some(&ath), key, iat_offset)["proof"]
+                .as_str()
+                .expect("proof")
+                .to_owned()
+        };
+        // A fresh proof of the bound key: accepted.
+        let good = proof("GET", &htu, "a", 0);
+        let r = get(port, &[("authorization", &dpop_auth), ("dpop", &good)]);
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        assert_eq!(r.json()["headers"]["x-auth-sub"], "gateway-client", "{name}");
+        // The same proof again (any worker): a replay.
+        let r = get(port, &[("authorization", &dpop_auth), ("dpop", &good)]);
+        assert_refused(name, "replayed proof", &r, "DPoP algs=");
+        assert!(r.text().contains("invalid_dpop_proof"), "{name}: {}", r.text());
+        // Every other way of presenting it is refused.
+        let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+            ("no proof", vec![("authorization", dpop_auth.clone())], "DPoP algs="),
+            (
+                "Bearer scheme",
+                vec![
+                    ("authorization", format!("Bearer {token}")),
+                    ("dpop", proof("GET", &htu, "a", 0)),
+                ],
+                "DPoP algs=",
+            ),
+            (
+                "proof of another key",
+                vec![
+                    ("authorization", dpop_auth.clone()),
+                    ("dpop", proof("GET", &htu, "b", 0)),
+                ],
+                "DPoP algs=",
+            ),
+            (
+                "wrong htm",
+                vec![
+                    ("authorization", dpop_auth.clone()),
+                    ("dpop", proof("POST", &htu, "a", 0)),
+                ],
+                "DPoP algs=",
+            ),
+            (
+                "wrong htu",
+                vec![
+                    ("authorization", dpop_auth.clone()),
+                    ("dpop", proof("GET", "http://127.0.0.1:1/orders/1", "a", 0)),
+                ],
+                "DPoP algs=",
+            ),
+            (
+                "stale iat",
+                vec![
+                    ("authorization", dpop_auth.clone()),
+                    ("dpop", proof("GET", &htu, "a", -600)),
+                ],
+                "DPoP algs=",
+            ),
+        ];
+        for (case, headers, challenge) in cases {
+            let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_refused(name, case, &get(port, &hs), challenge);
+        }
+        // An unbound token where binding is required.
+        let bearer = format!("Bearer {}", auth.token(peers::RESOURCE_JWT, "read"));
+        let r = get(port, &[("authorization", &bearer)]);
+        assert_refused(name, "unbound token", &r, "Bearer realm=");
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn certificate_bound_tokens_need_the_bound_client_certificate() {
+    if !peers::e2e_enabled("certificate_bound_tokens_need_the_bound_client_certificate") {
+        return;
+    }
+    let pki = Pki::new();
+    let auth = AuthServer::start(AuthServerOptions {
+        tls: Some((pki.path("server.pem").into(), pki.path("server.key").into())),
+        ..AuthServerOptions::default()
+    });
+    let token = auth.mtls_token(&pki, peers::RESOURCE_JWT, "read");
+    let bearer = format!("Bearer {token}");
+    for from in ["connection", "xfcc"] {
+        // require_https stays on (the default): these listeners are TLS.
+        let plugin = plugin(
+            &auth,
+            true,
+            json!({ "sender_constraint": { "required": true, "certificate": { "from": from } } }),
+        );
+        let proxies = Proxies::tls(&auth, &plugin, &pki);
+        for (name, port) in proxies.each() {
+            if from == "xfcc" && name == "oauth-host" {
+                // oauth-host sets no x-forwarded-client-cert: the header mode
+                // is the next test's.
+                continue;
+            }
+            let name = format!("{name} ({from})");
+            let r = get_tls(port, &pki, ClientCert::First, &[("authorization", &bearer)]);
+            assert_eq!(r.status, 200, "{name}: {}", r.text());
+            assert_eq!(r.json()["headers"]["x-auth-sub"], "gateway-mtls", "{name}");
+            let r = get_tls(port, &pki, ClientCert::Other, &[("authorization", &bearer)]);
+            assert_refused(&name, "another certificate", &r, "Bearer realm=");
+            let r = get_tls(port, &pki, ClientCert::None, &[("authorization", &bearer)]);
+            assert_refused(&name, "no certificate", &r, "Bearer realm=");
+            // A client cannot forge the header Envoy computes.
+            let forged = format!("Hash={}", "00".repeat(32));
+            let r = get_tls(
+                port,
+                &pki,
+                ClientCert::Other,
+                &[("authorization", &bearer), ("x-forwarded-client-cert", &forged)],
+            );
+            assert_refused(&name, "forged xfcc", &r, "Bearer realm=");
+        }
+    }
+}
+
+/// `%XX` for everything but unreserved characters.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn a_certificate_header_counts_only_from_a_trusted_proxy() {
+    if !peers::e2e_enabled("a_certificate_header_counts_only_from_a_trusted_proxy") {
+        return;
+    }
+    let pki = Pki::new();
+    let auth = AuthServer::start(AuthServerOptions {
+        tls: Some((pki.path("server.pem").into(), pki.path("server.key").into())),
+        ..AuthServerOptions::default()
+    });
+    let token = auth.mtls_token(&pki, peers::RESOURCE_JWT, "read");
+    let bearer = format!("Bearer {token}");
+    let pem = std::fs::read_to_string(pki.path("client.pem")).expect("client.pem");
+    let header = url_encode(&pem);
+    for (trusted, expect) in [("127.0.0.1", 200), ("10.0.0.0/8", 401)] {
+        let plugin = plugin(
+            &auth,
+            false,
+            json!({ "sender_constraint": { "certificate": {
+                "from": "header", "header": "x-client-cert", "trusted_proxies": [trusted]
+            } } }),
+        );
+        let proxies = Proxies::plain(&auth, &plugin);
+        for (name, port) in proxies.each() {
+            let r = get(
+                port,
+                &[("authorization", &bearer), ("x-client-cert", &header)],
+            );
+            assert_eq!(r.status, expect, "{name}: trusted {trusted}: {}", r.text());
+        }
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn require_https_refuses_plain_http_with_403() {
+    if !peers::e2e_enabled("require_https_refuses_plain_http_with_403") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let token = auth.token(peers::RESOURCE_JWT, "read");
+    let bearer = format!("Bearer {token}");
+    let proxies = Proxies::plain(&auth, &plugin(&auth, true, json!({})));
+    for (name, port) in proxies.each() {
+        let r = get(port, &[("authorization", &bearer)]);
+        assert_eq!(r.status, 403, "{name}: {}", r.text());
+        assert!(r.text().contains("https_required"), "{name}: {}", r.text());
+        // A client cannot claim TLS: x-forwarded-proto is not believed
+        // unless trust_forwarded_proto is set.
+        let r = get(
+            port,
+            &[("authorization", &bearer), ("x-forwarded-proto", "https")],
+        );
+        assert_eq!(r.status, 403, "{name}: {}", r.text());
+    }
+    let pki = Pki::new();
+    let proxies = Proxies::tls(&auth, &plugin(&auth, true, json!({})), &pki);
+    for (name, port) in proxies.each() {
+        let r = get_tls(port, &pki, ClientCert::None, &[("authorization", &bearer)]);
+        assert_eq!(r.status, 200, "{name} over TLS: {}", r.text());
+    }
+}
