@@ -319,3 +319,46 @@ fn require_https_refuses_plain_http_with_403() {
         assert_eq!(r.status, 200, "{name} over TLS: {}", r.text());
     }
 }
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn encrypted_jwt_access_tokens_are_decrypted_then_verified() {
+    if !peers::e2e_enabled("encrypted_jwt_access_tokens_are_decrypted_then_verified") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    // The resource server's private key, as a secret (inline here; an
+    // environment variable or a VM-configuration secret in production).
+    let key = auth.rs_decryption_key().to_string();
+    let plugin = plugin(
+        &auth,
+        false,
+        json!({ "decryption": {
+            "keys": [key],
+            "algorithms": ["RSA-OAEP-256"],
+            "encryptions": ["A256GCM"]
+        } }),
+    );
+    let proxies = Proxies::plain(&auth, &plugin);
+    let token = auth.token(peers::RESOURCE_JWT_ENCRYPTED, "read");
+    assert_eq!(token.matches('.').count(), 4, "not a compact JWE: {token}");
+    // The ciphertext's first character changed: the tag no longer matches.
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let first = parts[3].remove(0);
+    parts[3].insert(0, if first == 'A' { 'B' } else { 'A' });
+    let tampered = parts.join(".");
+    for (name, port) in proxies.each() {
+        for _ in 0..2 {
+            // Twice: decrypted and verified, then from the token cache.
+            let r = get(port, &[("authorization", &format!("Bearer {token}"))]);
+            assert_eq!(r.status, 200, "{name}: {}", r.text());
+            assert_eq!(r.json()["headers"]["x-auth-sub"], "gateway-client", "{name}");
+        }
+        let r = get(port, &[("authorization", &format!("Bearer {tampered}"))]);
+        assert_refused(name, "tampered JWE", &r, "Bearer realm=");
+        // A plain JWS of the same issuer still works beside it.
+        let plain = auth.token(peers::RESOURCE_JWT, "read");
+        let r = get(port, &[("authorization", &format!("Bearer {plain}"))]);
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+}

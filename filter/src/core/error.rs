@@ -1,5 +1,6 @@
 //! Why a request is refused, each reason mapping to one HTTP answer.
 
+use super::jose::jwe::JweError;
 use super::jose::jws::JoseError;
 use super::route::PathError;
 
@@ -77,6 +78,9 @@ pub enum TokenError {
     BadCharacters,
     /// Not a well-formed JWS.
     Jose(JoseError),
+    /// An encrypted token (JWE) that could not be decrypted or carries no
+    /// nested JWT.
+    Jwe(JweError),
     /// `iss` absent or not one of the configured providers.
     UntrustedIssuer,
     /// `alg` not in the provider's allow-list.
@@ -190,6 +194,7 @@ impl TokenError {
             TokenError::TooLarge => "token_too_large",
             TokenError::BadCharacters => "malformed",
             TokenError::Jose(j) => j.reason(),
+            TokenError::Jwe(j) => j.reason(),
             TokenError::UntrustedIssuer => "untrusted_issuer",
             TokenError::DisallowedAlg => "disallowed_alg",
             TokenError::AlgKeyMismatch => "alg_key_mismatch",
@@ -217,6 +222,7 @@ impl TokenError {
             TokenError::TooLarge => "token too large".to_owned(),
             TokenError::BadCharacters => "token has invalid characters".to_owned(),
             TokenError::Jose(j) => j.describe(),
+            TokenError::Jwe(j) => j.describe(),
             TokenError::UntrustedIssuer => "untrusted issuer".to_owned(),
             TokenError::DisallowedAlg => "algorithm not allowed".to_owned(),
             TokenError::AlgKeyMismatch => "algorithm does not match the key".to_owned(),

@@ -100,6 +100,12 @@ impl Filter {
         }
     }
 
+    /// Seed the randomness the core uses (JWE decryption's RSA blinding)
+    /// with 32 bytes from the host.
+    pub fn seed_rng(&mut self, seed: [u8; 32]) {
+        self.resolvers.seed(seed);
+    }
+
     /// The introspection answer cache (tests, tooling).
     pub fn answers(&self) -> Option<&AnswerCache> {
         self.resolvers.introspection.answers()

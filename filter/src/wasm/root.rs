@@ -66,6 +66,10 @@ impl RootContext for Root {
                 // Answers to the old configuration's callouts are dropped.
                 // Native RSA/ECDSA when the host offers `verify_signature`.
                 let mut filter = Filter::with_backend(cfg, &self.worker_id, &FOREIGN_VERIFY);
+                let mut seed = [0u8; 32];
+                if getrandom::getrandom(&mut seed).is_ok() {
+                    filter.seed_rng(seed);
+                }
                 filter.init_shared(&mut HostStore);
                 let mut w = self.worker.borrow_mut();
                 w.callouts.clear();

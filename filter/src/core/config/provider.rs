@@ -2,6 +2,7 @@
 //! validated (key source, resolver, audiences, algorithms, claim rules).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -9,7 +10,8 @@ use super::binding::{SenderConstraint, SenderConstraintConfig};
 use super::check::{self, err};
 use super::defaults;
 use super::introspection::{Introspection, IntrospectionConfig};
-use super::secrets::Secrets;
+use super::secrets::{SecretRef, Secrets};
+use crate::core::jose::jwe::{DecryptionKey, Enc, KeyAlg};
 use super::ConfigError;
 use crate::core::jose::jwk::JwkSet;
 use crate::core::jose::jws::Alg;
@@ -58,6 +60,84 @@ pub struct ProviderConfig {
     /// Sender-constrained tokens: RFC 8705 certificate binding, DPoP.
     #[serde(default)]
     pub sender_constraint: SenderConstraintConfig,
+    /// Encrypted (JWE) access tokens: the resource server's private keys.
+    #[serde(default)]
+    pub decryption: Option<DecryptionConfig>,
+}
+
+/// `providers[].decryption`: JWE (RFC 7516) access tokens, decrypted with
+/// the resource server's keys, then verified as the nested JWS they carry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecryptionConfig {
+    /// Private JWKs (RSA, EC P-256/P-384, oct), each a secret whose value
+    /// is the JWK's JSON text: `{"env": NAME}`, `{"vm_config": NAME}`, or
+    /// inline (tests only).
+    pub keys: Vec<SecretRef>,
+    /// Accepted key management algorithms (default: all supported).
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    /// Accepted content encryptions (default: all supported).
+    #[serde(default)]
+    pub encryptions: Option<Vec<String>>,
+}
+
+/// Validated `decryption`.
+#[derive(Debug, Clone)]
+pub struct Decryption {
+    /// The keys, in configuration order.
+    pub keys: Arc<Vec<DecryptionKey>>,
+    /// Accepted `alg` values.
+    pub algs: Vec<KeyAlg>,
+    /// Accepted `enc` values.
+    pub encs: Vec<Enc>,
+}
+
+impl DecryptionConfig {
+    fn validate(&self, path: &str, secrets: &Secrets) -> Result<Decryption, ConfigError> {
+        if self.keys.is_empty() {
+            return Err(err(format!("{path}.keys"), "at least one key"));
+        }
+        let mut keys = Vec::with_capacity(self.keys.len());
+        for (i, r) in self.keys.iter().enumerate() {
+            let kp = format!("{path}.keys[{i}]");
+            let text = secrets.resolve(r, &kp)?;
+            let v: serde_json::Value = serde_json::from_str(text.expose())
+                .map_err(|_| err(&kp, "is not a JSON object (a private JWK)"))?;
+            let key = DecryptionKey::from_jwk(&v)
+                .map_err(|e| err(format!("{kp}.{}", e.member), e.message))?;
+            keys.push(key);
+        }
+        let algs = match &self.algorithms {
+            None => KeyAlg::ALL.to_vec(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    KeyAlg::from_name(a).ok_or_else(|| {
+                        err(format!("{path}.algorithms[{i}]"), format!("unsupported {a:?}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let encs = match &self.encryptions {
+            None => Enc::ALL.to_vec(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    Enc::from_name(e).ok_or_else(|| {
+                        err(format!("{path}.encryptions[{i}]"), format!("unsupported {e:?}"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Decryption {
+            keys: Arc::new(keys),
+            algs,
+            encs,
+        })
+    }
 }
 
 /// How a provider's tokens are turned into claims.
@@ -164,6 +244,8 @@ pub struct Provider {
     pub introspection: Option<Introspection>,
     /// Sender-constraint policy.
     pub sender_constraint: SenderConstraint,
+    /// JWE decryption, when configured.
+    pub decryption: Option<Decryption>,
 }
 
 /// A validated key source.
@@ -358,6 +440,10 @@ pub(super) fn validate(
             sender_constraint: pc
                 .sender_constraint
                 .validate(&format!("{p}.sender_constraint"))?,
+            decryption: match &pc.decryption {
+                Some(d) => Some(d.validate(&format!("{p}.decryption"), secrets)?),
+                None => None,
+            },
         });
     }
     Ok((providers, introspector))

@@ -150,6 +150,7 @@ mod tests {
             sender_constraint: crate::core::config::SenderConstraintConfig::default()
                 .validate("")
                 .unwrap(),
+            decryption: None,
         }
     }
 
