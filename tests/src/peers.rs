@@ -728,7 +728,12 @@ impl AuthServer {
             q.push(("ath", a.to_string()));
         }
         let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = self.request("GET", &format!("/_test/dpop-proof?{}", form(&pairs)), &[], b"");
+        let r = self.request(
+            "GET",
+            &format!("/_test/dpop-proof?{}", form(&pairs)),
+            &[],
+            b"",
+        );
         assert_eq!(r.status, 200, "dpop proof: {}", r.text());
         r.json()
     }
@@ -756,7 +761,10 @@ impl AuthServer {
         );
         assert_eq!(r.status, 200, "DPoP token request: {}", r.text());
         assert_eq!(r.json()["token_type"], "DPoP", "{}", r.text());
-        r.json()["access_token"].as_str().expect("access_token").to_string()
+        r.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// A certificate-bound access token (`cnf.x5t#S256` of `pki`'s client
@@ -784,7 +792,10 @@ impl AuthServer {
         )
         .expect("mTLS token request");
         assert_eq!(r.status, 200, "mTLS token request: {}", r.text());
-        r.json()["access_token"].as_str().expect("access_token").to_string()
+        r.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// The resource server's private decryption key (RSA-OAEP-256) for

@@ -118,7 +118,11 @@ fn dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key() {
         return;
     }
     let auth = AuthServer::start(AuthServerOptions::default());
-    let plugin = plugin(&auth, false, json!({ "sender_constraint": { "required": true } }));
+    let plugin = plugin(
+        &auth,
+        false,
+        json!({ "sender_constraint": { "required": true } }),
+    );
     let proxies = Proxies::plain(&auth, &plugin);
     let token = auth.dpop_token(peers::RESOURCE_JWT, "read");
     let dpop_auth = format!("DPoP {token}");
@@ -135,14 +139,26 @@ fn dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key() {
         let good = proof("GET", &htu, "a", 0);
         let r = get(port, &[("authorization", &dpop_auth), ("dpop", &good)]);
         assert_eq!(r.status, 200, "{name}: {}", r.text());
-        assert_eq!(r.json()["headers"]["x-auth-sub"], "gateway-client", "{name}");
+        assert_eq!(
+            r.json()["headers"]["x-auth-sub"],
+            "gateway-client",
+            "{name}"
+        );
         // The same proof again (any worker): a replay.
         let r = get(port, &[("authorization", &dpop_auth), ("dpop", &good)]);
         assert_refused(name, "replayed proof", &r, "DPoP algs=");
-        assert!(r.text().contains("invalid_dpop_proof"), "{name}: {}", r.text());
+        assert!(
+            r.text().contains("invalid_dpop_proof"),
+            "{name}: {}",
+            r.text()
+        );
         // Every other way of presenting it is refused.
         let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
-            ("no proof", vec![("authorization", dpop_auth.clone())], "DPoP algs="),
+            (
+                "no proof",
+                vec![("authorization", dpop_auth.clone())],
+                "DPoP algs=",
+            ),
             (
                 "Bearer scheme",
                 vec![
@@ -236,7 +252,10 @@ fn certificate_bound_tokens_need_the_bound_client_certificate() {
                 port,
                 &pki,
                 ClientCert::Other,
-                &[("authorization", &bearer), ("x-forwarded-client-cert", &forged)],
+                &[
+                    ("authorization", &bearer),
+                    ("x-forwarded-client-cert", &forged),
+                ],
             );
             assert_refused(&name, "forged xfcc", &r, "Bearer realm=");
         }
@@ -352,7 +371,11 @@ fn encrypted_jwt_access_tokens_are_decrypted_then_verified() {
             // Twice: decrypted and verified, then from the token cache.
             let r = get(port, &[("authorization", &format!("Bearer {token}"))]);
             assert_eq!(r.status, 200, "{name}: {}", r.text());
-            assert_eq!(r.json()["headers"]["x-auth-sub"], "gateway-client", "{name}");
+            assert_eq!(
+                r.json()["headers"]["x-auth-sub"],
+                "gateway-client",
+                "{name}"
+            );
         }
         let r = get(port, &[("authorization", &format!("Bearer {tampered}"))]);
         assert_refused(name, "tampered JWE", &r, "Bearer realm=");

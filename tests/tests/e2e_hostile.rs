@@ -371,11 +371,17 @@ fn identity_headers_cannot_be_spoofed_in_trailers() {
         let answer = exchange(port, raw.as_bytes(), Duration::from_secs(5));
         let text = answer.text();
         assert_eq!(answer.statuses(), vec![200], "{name}: {text}");
-        assert!(!text.contains("mallory"), "{name}: spoofed via trailers: {text}");
+        assert!(
+            !text.contains("mallory"),
+            "{name}: spoofed via trailers: {text}"
+        );
         let probe = text.contains("x-trailer-probe");
         eprintln!("{name}: request trailers reach the upstream: {probe}");
         if name == "oauth-host" {
-            assert!(probe, "{name}: trailers not forwarded, the case tests nothing: {text}");
+            assert!(
+                probe,
+                "{name}: trailers not forwarded, the case tests nothing: {text}"
+            );
         }
         assert_valid_token_passes(name, port, &token, 1);
     }

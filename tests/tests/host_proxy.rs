@@ -238,7 +238,11 @@ async fn routes_and_upstream_see_the_normalised_path() {
     let host = Host::start(&yaml, dir.path()).await;
     let mut conn = Conn::http1(host.listener(0)).await;
     for (raw, name, seen) in [
-        ("//admin//users?q=//x", "admin-backend", "/admin/users?q=//x"),
+        (
+            "//admin//users?q=//x",
+            "admin-backend",
+            "/admin/users?q=//x",
+        ),
         ("/%61dmin/users", "admin-backend", "/admin/users"),
         ("/a%3fb", "public", "/a%3Fb"),
         ("/public/", "public", "/public/"),
@@ -248,7 +252,12 @@ async fn routes_and_upstream_see_the_normalised_path() {
         assert_eq!(reply.header("x-echo-name"), Some(name), "{raw}");
         assert_eq!(reply.json()["path"], seen, "{raw}");
     }
-    for raw in ["/public/../admin", "/public/%2e%2e/admin", "/admin%2Fx", "/x/..;/admin"] {
+    for raw in [
+        "/public/../admin",
+        "/public/%2e%2e/admin",
+        "/admin%2Fx",
+        "/x/..;/admin",
+    ] {
         let mut conn = Conn::http1(host.listener(0)).await;
         let reply = within(conn.get(raw, &[])).await.unwrap();
         assert_eq!(reply.status, 400, "{raw}");

@@ -65,7 +65,6 @@ impl PathError {
     }
 }
 
-
 /// Checks a raw request path (`:path`) and gives the one path every route
 /// rule matches against; see `docs/filter-config.md` ("Request paths").
 ///
@@ -137,7 +136,6 @@ pub fn check_path(raw: &str) -> Result<NormalPath, PathError> {
     Ok(NormalPath(norm))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +203,4 @@ mod tests {
             );
         }
     }
-
 }

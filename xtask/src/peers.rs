@@ -363,7 +363,11 @@ pub fn run_envoy(config: &str, module: &Path) -> Result<()> {
         ("MODULE", module.display().to_string()),
     ];
     // TLS listeners (mtls.yaml): PEM files from the environment.
-    for (name, var) in [("TLS_CERT", "TLS_CERT"), ("TLS_KEY", "TLS_KEY"), ("TLS_CA", "TLS_CA")] {
+    for (name, var) in [
+        ("TLS_CERT", "TLS_CERT"),
+        ("TLS_KEY", "TLS_KEY"),
+        ("TLS_CA", "TLS_CA"),
+    ] {
         if template.contains(&format!("{{{{{name}}}}}")) {
             let path = std::env::var(var)
                 .with_context(|| format!("{stem}.yaml needs {var}=<PEM file>"))?;

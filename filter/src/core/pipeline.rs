@@ -16,6 +16,7 @@ use super::events::{hash_prefix, Event, Level, Metric};
 use super::held::WaitFor;
 use super::io::{Io, Outbox};
 use super::jose::verify::{SignatureBackend, Verifier};
+pub use super::request::{Connection, Needs, RequestView};
 use super::resource::claim_headers::{self, HeaderEdits};
 use super::resource::extract::extract_with_scheme;
 use super::resource::introspection::cache::AnswerCache;
@@ -24,7 +25,6 @@ use super::resource::token_cache::Verified;
 use super::resource::{binding, scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
-pub use super::request::{Connection, Needs, RequestView};
 
 impl RequestView<'_> {
     fn audited(&self) -> Audited<'_> {

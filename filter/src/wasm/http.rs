@@ -4,7 +4,8 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 use super::{
-    abandon_callouts, deliver, evaluate, needs, strip_owned_trailers, upstream_response, Applied, OwnedRequest, WorkerRef,
+    abandon_callouts, deliver, evaluate, needs, strip_owned_trailers, upstream_response, Applied,
+    OwnedRequest, WorkerRef,
 };
 
 /// One HTTP stream.

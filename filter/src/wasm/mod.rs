@@ -41,8 +41,7 @@ use crate::core::client::Injected;
 use crate::core::events::{Event, Level};
 use crate::core::{
     Callout, CalloutId, CalloutResponse, Connection, Decision, Filter, Held, Io, Needs, Outbox,
-    RequestView,
-    UnixMillis, WaitFor,
+    RequestView, UnixMillis, WaitFor,
 };
 use store::HostStore;
 

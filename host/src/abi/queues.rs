@@ -101,7 +101,12 @@ impl<O: Clone> QueueRegistry<O> {
 
     /// Appends `item`, dropping the oldest items beyond `max_items`;
     /// returns the owner to wake and how many items were dropped.
-    pub fn enqueue(&mut self, id: u32, item: Vec<u8>, max_items: usize) -> Result<(O, usize), Status> {
+    pub fn enqueue(
+        &mut self,
+        id: u32,
+        item: Vec<u8>,
+        max_items: usize,
+    ) -> Result<(O, usize), Status> {
         let q = self.queues.get_mut(&id).ok_or(Status::NotFound)?;
         q.items.push_back(item);
         let mut dropped = 0;
@@ -264,10 +269,16 @@ mod tests {
         let a = reg.register("vm", "q", "worker0", |_| false);
         let b = reg.register("vm", "q", "worker1", |_| false);
         assert_eq!(a, b);
-        assert_eq!(reg.enqueue(a, b"1".to_vec(), 100).map(|(o, _)| o), Ok("worker0"));
+        assert_eq!(
+            reg.enqueue(a, b"1".to_vec(), 100).map(|(o, _)| o),
+            Ok("worker0")
+        );
         let c = reg.register("vm", "q", "worker1", |old| *old == "worker0");
         assert_eq!(c, a);
-        assert_eq!(reg.enqueue(a, b"2".to_vec(), 100).map(|(o, _)| o), Ok("worker1"));
+        assert_eq!(
+            reg.enqueue(a, b"2".to_vec(), 100).map(|(o, _)| o),
+            Ok("worker1")
+        );
         assert_ne!(reg.register("other-vm", "q", "w", |_| false), a);
         assert_eq!(reg.resolve("vm", "q"), Some(a));
         assert_eq!(reg.resolve("vm", "nope"), None);
@@ -283,7 +294,10 @@ mod tests {
         assert_eq!(reg.dequeue(id), Ok(b"a".to_vec()));
         assert_eq!(reg.dequeue(id), Ok(b"b".to_vec()));
         assert_eq!(reg.dequeue(99), Err(Status::NotFound));
-        assert_eq!(reg.enqueue(99, vec![], 100).map(|(o, _)| o), Err(Status::NotFound));
+        assert_eq!(
+            reg.enqueue(99, vec![], 100).map(|(o, _)| o),
+            Err(Status::NotFound)
+        );
     }
 
     #[test]

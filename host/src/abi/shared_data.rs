@@ -241,10 +241,7 @@ mod tests {
         s.set("vm", "k1", vec![0; 6], 0, 10).unwrap();
         assert_eq!(s.bytes("vm"), 8);
         // A new key past the bound is refused; the store is unchanged.
-        assert_eq!(
-            s.set("vm", "k2", vec![0; 7], 0, 10),
-            Err(SetRefused::Full)
-        );
+        assert_eq!(s.set("vm", "k2", vec![0; 7], 0, 10), Err(SetRefused::Full));
         assert_eq!(s.get("vm", "k2"), None);
         // Replacing a value counts the new size, not both.
         s.set("vm", "k1", vec![0; 8], 0, 10).unwrap();

@@ -206,7 +206,10 @@ impl Config {
                 })?;
                 let max_shared_data_bytes =
                     usize::try_from(f.limits.max_shared_data).map_err(|_| {
-                        ConfigError::new(format!("filters[{i}].limits.max_shared_data"), "too large")
+                        ConfigError::new(
+                            format!("filters[{i}].limits.max_shared_data"),
+                            "too large",
+                        )
                     })?;
                 Ok(PluginSpec {
                     name: f.name.clone(),

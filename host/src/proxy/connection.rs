@@ -187,13 +187,13 @@ impl Worker {
         let started = std::time::Instant::now();
         let (mut parts, body) = request.into_parts();
         let bad_request = |text: String| {
-            fixed_response(http::StatusCode::BAD_REQUEST, Some(TEXT_PLAIN_UTF8), text).map(
-                |body| ResponseBody {
+            fixed_response(http::StatusCode::BAD_REQUEST, Some(TEXT_PLAIN_UTF8), text).map(|body| {
+                ResponseBody {
                     inner: body,
                     _stream: None,
                     in_flight: None,
-                },
-            )
+                }
+            })
         };
         if parts.headers.get_all(http::header::HOST).iter().count() > 1 {
             // RFC 9112 3.2: a request with more than one Host is invalid.

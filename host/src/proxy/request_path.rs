@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn paths_are_normalised_or_refused() {
         assert_eq!(norm("/a/b?x=1").unwrap(), "/a/b?x=1");
-        assert_eq!(norm("//admin//users?q=/../").unwrap(), "/admin/users?q=/../");
+        assert_eq!(
+            norm("//admin//users?q=/../").unwrap(),
+            "/admin/users?q=/../"
+        );
         assert_eq!(norm("/%61dmin/%7e").unwrap(), "/admin/~");
         assert_eq!(norm("/a%3fb").unwrap(), "/a%3Fb");
         assert_eq!(

@@ -11,8 +11,8 @@ use super::check::{self, err};
 use super::defaults;
 use super::introspection::{Introspection, IntrospectionConfig};
 use super::secrets::{SecretRef, Secrets};
-use crate::core::jose::jwe::{DecryptionKey, Enc, KeyAlg};
 use super::ConfigError;
+use crate::core::jose::jwe::{DecryptionKey, Enc, KeyAlg};
 use crate::core::jose::jwk::JwkSet;
 use crate::core::jose::jws::Alg;
 use crate::core::util::uri::HttpUri;
@@ -115,7 +115,10 @@ impl DecryptionConfig {
                 .enumerate()
                 .map(|(i, a)| {
                     KeyAlg::from_name(a).ok_or_else(|| {
-                        err(format!("{path}.algorithms[{i}]"), format!("unsupported {a:?}"))
+                        err(
+                            format!("{path}.algorithms[{i}]"),
+                            format!("unsupported {a:?}"),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -127,7 +130,10 @@ impl DecryptionConfig {
                 .enumerate()
                 .map(|(i, e)| {
                     Enc::from_name(e).ok_or_else(|| {
-                        err(format!("{path}.encryptions[{i}]"), format!("unsupported {e:?}"))
+                        err(
+                            format!("{path}.encryptions[{i}]"),
+                            format!("unsupported {e:?}"),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,

@@ -21,18 +21,18 @@ use serde_json::Value;
 
 use crate::core::config::{FilterConfig, Resolver};
 use crate::core::error::Rejection;
+use crate::core::error::TokenError;
 use crate::core::held::WaitFor;
 use crate::core::io::Io;
-use crate::core::error::TokenError;
 use crate::core::jose::jwe::{self, JweError};
 use crate::core::jose::jws;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use sha2::{Digest, Sha256};
 use crate::core::jose::verify::Verifier;
 use crate::core::util::time::UnixMillis;
 use introspection::Introspector;
 use jwt::JwtResolver;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
 use token_cache::Verified;
 
 /// Outcome of the token resolvers.
@@ -133,7 +133,14 @@ impl Resolvers {
                 Ok(t) => t,
                 Err(r) => return Resolution::Rejected(r),
             };
-            return match self.jwt.resolve(cfg, &inner, digest, held_since, io.now, &mut io.out.events) {
+            return match self.jwt.resolve(
+                cfg,
+                &inner,
+                digest,
+                held_since,
+                io.now,
+                &mut io.out.events,
+            ) {
                 Resolution::Verified(v, _) => Resolution::Verified(v, None),
                 r => r,
             };

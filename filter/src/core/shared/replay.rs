@@ -110,9 +110,15 @@ mod tests {
         assert_eq!(store.len(), 4);
         let now = UnixMillis(1_000);
         let a = [1u8; ID_BYTES];
-        assert_eq!(cache.remember(&mut store, &a, UnixMillis(2_000), now), Seen::Fresh);
+        assert_eq!(
+            cache.remember(&mut store, &a, UnixMillis(2_000), now),
+            Seen::Fresh
+        );
         // Another worker (same store) sees it.
-        assert_eq!(cache.remember(&mut store, &a, UnixMillis(2_000), now), Seen::Replayed);
+        assert_eq!(
+            cache.remember(&mut store, &a, UnixMillis(2_000), now),
+            Seen::Replayed
+        );
         // After it expires it is forgotten.
         assert_eq!(
             cache.remember(&mut store, &a, UnixMillis(3_000), UnixMillis(2_000)),
@@ -127,10 +133,16 @@ mod tests {
         let now = UnixMillis(0);
         for i in 0..2u8 {
             let id = [i; ID_BYTES];
-            assert_eq!(cache.remember(&mut store, &id, UnixMillis(10), now), Seen::Fresh);
+            assert_eq!(
+                cache.remember(&mut store, &id, UnixMillis(10), now),
+                Seen::Fresh
+            );
         }
         let c = [9u8; ID_BYTES];
-        assert_eq!(cache.remember(&mut store, &c, UnixMillis(10), now), Seen::Full);
+        assert_eq!(
+            cache.remember(&mut store, &c, UnixMillis(10), now),
+            Seen::Full
+        );
         assert_eq!(
             cache.remember(&mut store, &c, UnixMillis(20), UnixMillis(10)),
             Seen::Fresh
@@ -143,6 +155,9 @@ mod tests {
         let mut store = MemoryStore::default();
         store.set("t/0", b"not entries", 0).unwrap();
         let id = [3u8; ID_BYTES];
-        assert_eq!(cache.remember(&mut store, &id, UnixMillis(10), UnixMillis(0)), Seen::Fresh);
+        assert_eq!(
+            cache.remember(&mut store, &id, UnixMillis(10), UnixMillis(0)),
+            Seen::Fresh
+        );
     }
 }

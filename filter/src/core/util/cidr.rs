@@ -77,11 +77,17 @@ mod tests {
         assert!(!one.contains(address_ip("127.0.0.2").unwrap()));
         let v6 = Cidr::parse("fd00::/8").unwrap();
         assert!(v6.contains(address_ip("[fd12::1]:443").unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(address_ip("8.8.8.8").unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains(address_ip("8.8.8.8").unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("nope").is_none());
         assert!(Cidr::parse("10.0.0.0/x").is_none());
-        assert!(Cidr::parse("10.0.0.0/13").unwrap().contains(address_ip("10.7.255.255").unwrap()));
-        assert!(!Cidr::parse("10.0.0.0/13").unwrap().contains(address_ip("10.8.0.0").unwrap()));
+        assert!(Cidr::parse("10.0.0.0/13")
+            .unwrap()
+            .contains(address_ip("10.7.255.255").unwrap()));
+        assert!(!Cidr::parse("10.0.0.0/13")
+            .unwrap()
+            .contains(address_ip("10.8.0.0").unwrap()));
     }
 }

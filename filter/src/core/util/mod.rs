@@ -1,10 +1,10 @@
 //! Small building blocks with no OAuth knowledge: strict JSON, the clock
 //! type, callout URIs, hex and form encoding, header-name spellings. Depends on nothing in `core`.
 
+pub mod cidr;
 pub mod form;
 pub mod header;
 pub mod hex;
 pub mod json;
-pub mod cidr;
 pub mod time;
 pub mod uri;

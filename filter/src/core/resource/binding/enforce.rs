@@ -104,9 +104,9 @@ impl BindingError {
         let algs = match self {
             BindingError::Dpop(_, a)
             | BindingError::DpopKeyMismatch(a)
-            | BindingError::DpopSchemeRequired(a) => Some(
-                a.iter().map(|a| a.name()).collect::<Vec<_>>().join(" "),
-            ),
+            | BindingError::DpopSchemeRequired(a) => {
+                Some(a.iter().map(|a| a.name()).collect::<Vec<_>>().join(" "))
+            }
             _ => None,
         };
         BindingFailure {
