@@ -258,9 +258,14 @@ fn refused_x5c_jwks() {
     ] {
         let err = JwkSet::from_value(&json!({ "keys": [r[name]] }), true).unwrap_err();
         assert_eq!(err.path, path, "{name}: {err:?}");
-        // A fetched set skips the key and keeps the good one.
+        // A fetched set skips the key and keeps the good one; a certificate
+        // it cannot decode at all leaves the key its own n/e.
         let doc = json!({ "keys": [r[name], v["keys"][0]["jwk"]] });
         let set = JwkSet::from_value(&doc, false).unwrap();
+        if name == "x5c_base64url" {
+            assert_eq!((set.keys.len(), set.skipped.len()), (2, 0), "{name}");
+            continue;
+        }
         assert_eq!(set.keys.len(), 1, "{name}");
         assert_eq!(set.skipped.len(), 1, "{name}");
         assert_eq!(set.skipped[0].path, path, "{name}");
@@ -310,4 +315,30 @@ fn refused_x5c_jwks() {
     plain.as_object_mut().unwrap().remove("x5c");
     plain["x5t#S256"] = json!("garbage");
     assert!(JwkSet::from_value(&json!({ "keys": [plain] }), true).is_ok());
+}
+
+/// A fetched set keeps a key whose `x5c` this parser cannot read (its
+/// `n`/`e` still verify); a configured set refuses it; a readable
+/// certificate of another key refuses it in both.
+#[test]
+fn unreadable_x5c_costs_a_fetched_key_nothing() {
+    use oauth_filter::core::jose::jwk::JwkSet;
+    let v = vectors();
+    let mut jwk = v["keys"][0]["jwk"].clone();
+    jwk.as_object_mut().unwrap().remove("x5t#S256");
+    // Valid base64 of a DER that is no certificate.
+    jwk["x5c"] = serde_json::json!(["MAMCAQE="]);
+    let set = serde_json::json!({ "keys": [jwk] });
+    let fetched = JwkSet::from_value(&set, false).unwrap();
+    assert_eq!(fetched.keys.len(), 1, "{:?}", fetched.skipped);
+    assert!(JwkSet::from_value(&set, true).is_err());
+    let mut other = v["keys"][0]["jwk"].clone();
+    other.as_object_mut().unwrap().remove("x5t#S256");
+    other["x5c"] = serde_json::json!([str_of(&v["keys"][1], "cert_der_b64")]);
+    let set = serde_json::json!({ "keys": [other] });
+    let fetched = JwkSet::from_value(&set, false).unwrap();
+    assert!(
+        fetched.keys.is_empty(),
+        "a mismatching certificate must refuse the key"
+    );
 }

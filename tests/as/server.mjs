@@ -37,6 +37,8 @@
 //   https://api.test/other        at+jwt, ES256 (a second audience)
 //   https://api.test/opaque       opaque (introspectable)
 //   https://api.test/opaque-short opaque, --short-ttl
+// GET /_test/keys.pem answers the signing keys' public halves as PEM
+// (SPKI), for key-store verification keys.
 //   https://api.test/jwt-encrypted at+jwt, ES256, then encrypted (JWE,
 //                                 RSA-OAEP-256 + A256GCM) to the resource
 //                                 server's key; GET /_test/rs-decryption-key
@@ -52,7 +54,7 @@
 //   tokens over the HTTPS port with a client certificate to get cnf.x5t#S256.
 // Every token also carries sub (= client_id for client credentials),
 // tenant "e2e" and roles ["reader","writer"].
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -309,6 +311,13 @@ handler = (req, res) => {
       (proof) => json({ proof, jkt: dpopKeys[url.searchParams.get('key') ?? 'a'].jkt }),
       (e) => { res.statusCode = 400; res.end(String(e)); },
     );
+    return;
+  }
+  if (req.method === 'GET' && url.pathname === '/_test/keys.pem') {
+    // The signing keys' public halves as PEM SPKI blocks (a key store).
+    res.setHeader('content-type', 'application/x-pem-file');
+    res.end(jwks.keys.map((k) => createPublicKey({ key: k, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })).join(''));
     return;
   }
   if (req.method === 'GET' && url.pathname === '/_test/rs-decryption-key') {

@@ -798,6 +798,13 @@ impl AuthServer {
             .to_string()
     }
 
+    /// Its signing keys' public halves as PEM `PUBLIC KEY` blocks.
+    pub fn public_keys_pem(&self) -> String {
+        let r = self.request("GET", "/_test/keys.pem", &[], b"");
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
+
     /// The resource server's private decryption key (RSA-OAEP-256) for
     /// [`RESOURCE_JWT_ENCRYPTED`] tokens, as a JWK.
     pub fn rs_decryption_key(&self) -> Value {

@@ -107,6 +107,9 @@ fn assert_refused(name: &str, case: &str, r: &HttpResponse, challenge: &str) {
     );
 }
 
+/// A refused case: its name, its headers, the challenge it gets.
+type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+
 fn ath(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
@@ -153,7 +156,7 @@ fn dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key() {
             r.text()
         );
         // Every other way of presenting it is refused.
-        let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no proof",
                 vec![("authorization", dpop_auth.clone())],
@@ -383,5 +386,36 @@ fn encrypted_jwt_access_tokens_are_decrypted_then_verified() {
         let plain = auth.token(peers::RESOURCE_JWT, "read");
         let r = get(port, &[("authorization", &format!("Bearer {plain}"))]);
         assert_eq!(r.status, 200, "{name}: {}", r.text());
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn key_store_pem_keys_verify_tokens() {
+    if !peers::e2e_enabled("key_store_pem_keys_verify_tokens") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    // The AS's keys as a key store would hold them: PEM, no kid.
+    let pem = auth.public_keys_pem();
+    assert_eq!(pem.matches("BEGIN PUBLIC KEY").count(), 2, "{pem}");
+    let plugin = plugin(&auth, false, json!({ "jwks": { "pem": { "keys": pem } } }));
+    let proxies = Proxies::plain(&auth, &plugin);
+    for resource in [peers::RESOURCE_JWT, peers::RESOURCE_JWT_RS256] {
+        let token = auth.token(resource, "read");
+        for (name, port) in proxies.each() {
+            let r = get(port, &[("authorization", &format!("Bearer {token}"))]);
+            // RESOURCE_JWT_RS256 is not an accepted audience here: the
+            // signature (RS256 key from the PEM) passes, the audience not.
+            let want = if resource == peers::RESOURCE_JWT {
+                200
+            } else {
+                401
+            };
+            assert_eq!(r.status, want, "{name}: {resource}: {}", r.text());
+            if want == 401 {
+                assert!(r.text().contains("audience"), "{name}: {}", r.text());
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ use super::ConfigError;
 use crate::core::jose::jwe::{DecryptionKey, Enc, KeyAlg};
 use crate::core::jose::jwk::JwkSet;
 use crate::core::jose::jws::Alg;
+use crate::core::jose::keystore::jwk_set_from_pem;
 use crate::core::util::uri::HttpUri;
 
 /// One trusted token issuer.
@@ -179,6 +180,21 @@ pub enum JwksSource {
     Remote(RemoteJwks),
     /// OIDC discovery: `<issuer>/.well-known/openid-configuration` → `jwks_uri`.
     Discovery(DiscoveryJwks),
+    /// A key store: PEM `PUBLIC KEY` and `CERTIFICATE` blocks.
+    Pem(PemKeys),
+}
+
+/// Keys from a key store, as PEM text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PemKeys {
+    /// One or more `-----BEGIN PUBLIC KEY-----` (SPKI) or
+    /// `-----BEGIN CERTIFICATE-----` blocks (the certificate only carries
+    /// the key: its validity and issuer are not checked).
+    pub keys: String,
+    /// The `kid` these keys answer to; absent: tokens with any `kid`.
+    #[serde(default)]
+    pub kid: Option<String>,
 }
 
 impl std::fmt::Debug for JwksSource {
@@ -190,6 +206,7 @@ impl std::fmt::Debug for JwksSource {
                 .finish(),
             JwksSource::Remote(r) => f.debug_tuple("Remote").field(r).finish(),
             JwksSource::Discovery(d) => f.debug_tuple("Discovery").field(d).finish(),
+            JwksSource::Pem(k) => f.debug_tuple("Pem").field(k).finish(),
         }
     }
 }
@@ -358,6 +375,11 @@ pub(super) fn validate(
                 if set.keys.is_empty() {
                     return Err(err(format!("{p}.jwks.inline.keys"), "no usable key"));
                 }
+                KeySource::Inline(set)
+            }
+            Some(JwksSource::Pem(k)) => {
+                let set = jwk_set_from_pem(&k.keys, k.kid.as_deref())
+                    .map_err(|e| err(format!("{p}.jwks.pem.keys"), e.to_string()))?;
                 KeySource::Inline(set)
             }
             Some(JwksSource::Remote(r)) => {

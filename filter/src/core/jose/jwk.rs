@@ -93,6 +93,9 @@ pub struct Jwk {
     pub alg: Option<Alg>,
     /// The key.
     pub material: KeyMaterial,
+    /// A key-store key configured without a `kid`: it is a candidate for
+    /// tokens with any `kid` (a JWK without `kid` is not).
+    pub any_kid: bool,
 }
 
 impl Jwk {
@@ -175,13 +178,16 @@ impl JwkSet {
     ) -> impl Iterator<Item = &'s Jwk> + 's {
         self.keys
             .iter()
-            .filter(move |k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)))
+            .filter(move |k| kid.is_none_or(|kid| k.any_kid || k.kid.as_deref() == Some(kid)))
             .filter(move |k| k.fits(alg))
     }
 
-    /// Whether any key carries this `kid`.
+    /// Whether any key answers to this `kid` (carries it, or is a
+    /// key-store key that answers to any).
     pub fn has_kid(&self, kid: &str) -> bool {
-        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+        self.keys
+            .iter()
+            .any(|k| k.any_kid || k.kid.as_deref() == Some(kid))
     }
 }
 
@@ -234,9 +240,24 @@ fn parse_key(v: &Value, allow_oct: bool) -> KeyResult {
     let kty = member(o, "kty")?;
     let material = match o.get("x5c") {
         None => own_material(o, kty, allow_oct)?,
-        Some(x5c) => x5c_material(o, kty, x5c, allow_oct)?,
+        Some(x5c) => match x5c_material(o, kty, x5c, allow_oct) {
+            Ok(m) => m,
+            // A fetched set (`allow_oct` false): a certificate this parser
+            // cannot read does not cost a key its own members (many
+            // providers publish x5c that nobody checks). A readable
+            // certificate of another key still refuses it.
+            Err(e) if !allow_oct && e.0 == ".x5c[0]" && has_own_members(o, kty) => {
+                own_material(o, kty, allow_oct).map_err(|_| e)?
+            }
+            Err(e) => return Err(e),
+        },
     };
-    let jwk = Jwk { kid, alg, material };
+    let jwk = Jwk {
+        kid,
+        alg,
+        material,
+        any_kid: false,
+    };
     if let Some(a) = alg {
         if !jwk.fits(a) {
             return Err((".alg".to_owned(), "does not match the key type".to_owned()));
@@ -325,6 +346,14 @@ fn own_material(
 /// `x5t#S256`, if present, must be the SHA-256 thumbprint of that
 /// certificate. The certificate is only a carrier of the key: validity
 /// period, chain and signature are not checked (see [`super::keystore`]).
+fn has_own_members(o: &Map<String, Value>, kty: &str) -> bool {
+    match kty {
+        "RSA" => o.contains_key("n"),
+        "EC" | "OKP" => o.contains_key("x"),
+        _ => false,
+    }
+}
+
 fn x5c_material(
     o: &Map<String, Value>,
     kty: &str,

@@ -182,6 +182,7 @@ pub fn to_jwks(keys: Vec<KeyMaterial>, kid: Option<&str>) -> Vec<Jwk> {
             kid: kid.map(str::to_owned),
             alg: None,
             material,
+            any_kid: kid.is_none(),
         })
         .collect()
 }
