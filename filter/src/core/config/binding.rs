@@ -211,3 +211,74 @@ impl SenderConstraintConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::config::parse;
+    use serde_json::json;
+
+    fn provider(extra: serde_json::Value) -> Vec<u8> {
+        let mut p = json!({"name": "p", "issuer": "https://as", "audiences": ["api"],
+            "jwks": {"remote": {"uri": "https://as/jwks", "cluster": "as"}}});
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        json!({ "providers": [p] }).to_string().into_bytes()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        for (extra, path) in [
+            (
+                json!({"sender_constraint": {"certificate": {"from": "header"}}}),
+                "providers[0].sender_constraint.certificate.header",
+            ),
+            (
+                json!({"sender_constraint": {"certificate": {"header": "x-cert"}}}),
+                "providers[0].sender_constraint.certificate.header",
+            ),
+            (
+                json!({"sender_constraint": {"certificate": {"from": "xfcc", "trusted_proxies": ["10.0.0.0/33"]}}}),
+                "providers[0].sender_constraint.certificate.trusted_proxies[0]",
+            ),
+            (
+                json!({"sender_constraint": {"certificate": {"trusted_proxies": ["10.0.0.1"]}}}),
+                "providers[0].sender_constraint.certificate.trusted_proxies",
+            ),
+            (
+                json!({"sender_constraint": {"dpop": {"algorithms": ["ES256", "HS256"]}}}),
+                "providers[0].sender_constraint.dpop.algorithms[1]",
+            ),
+            (
+                json!({"sender_constraint": {"dpop": {"max_age_s": 0}}}),
+                "providers[0].sender_constraint.dpop.max_age_s",
+            ),
+            (
+                json!({"decryption": {"keys": []}}),
+                "providers[0].decryption.keys",
+            ),
+            (
+                json!({"decryption": {"keys": ["not json"]}}),
+                "providers[0].decryption.keys[0]",
+            ),
+            (
+                json!({"decryption": {"keys": [r#"{"kty":"oct","k":"AAAA"}"#]}}),
+                "providers[0].decryption.keys[0].k",
+            ),
+            (
+                json!({"jwks": {"pem": {"keys": "no pem here"}}}),
+                "providers[0].jwks.pem.keys",
+            ),
+        ] {
+            let e = parse(&provider(extra.clone())).unwrap_err();
+            assert_eq!(e.path, path, "{extra}: {e}");
+        }
+        let ok = parse(&provider(json!({"sender_constraint": {"required": true,
+            "certificate": {"from": "header", "header": "x-client-cert",
+                            "trusted_proxies": ["127.0.0.1", "fd00::/8"]}}})))
+        .unwrap();
+        let sc = &ok.providers[0].sender_constraint;
+        assert!(sc.required && sc.trusted_proxies.len() == 2);
+        assert!(ok.raw.require_https, "require_https is on by default");
+    }
+}
