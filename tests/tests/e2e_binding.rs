@@ -419,3 +419,54 @@ fn key_store_pem_keys_verify_tokens() {
         }
     }
 }
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer() {
+    if !peers::e2e_enabled("dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer")
+    {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let plugin = plugin(
+        &auth,
+        false,
+        json!({
+            "audiences": [peers::RESOURCE_OPAQUE],
+            "resolver": "introspection",
+            "jwks": null,
+            "introspection": {
+                "uri": auth.url("/token/introspection"),
+                "cluster": "auth_server",
+                "client_auth": {
+                    "method": "client_secret_basic",
+                    "client_id": peers::RS_CLIENT_ID,
+                    "client_secret": peers::RS_CLIENT_SECRET
+                }
+            }
+        }),
+    );
+    let proxies = Proxies::plain(&auth, &plugin);
+    let token = auth.dpop_token(peers::RESOURCE_OPAQUE, "read");
+    assert_eq!(token.matches('.').count(), 0, "not opaque: {token}");
+    // The AS's own answer carries the binding.
+    assert!(auth.introspect(&token)["cnf"]["jkt"].is_string());
+    let ath = ath(&token);
+    for (name, port) in proxies.each() {
+        let htu = format!("http://127.0.0.1:{port}/orders/1");
+        let proof = auth.dpop_proof("GET", &htu, Some(&ath), "a", 0)["proof"]
+            .as_str()
+            .expect("proof")
+            .to_owned();
+        let dpop_auth = format!("DPoP {token}");
+        let r = get(port, &[("authorization", &dpop_auth), ("dpop", &proof)]);
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        // Bearer, or the replayed proof: refused (the answer is cached, the
+        // binding is checked on every request).
+        let bearer = format!("Bearer {token}");
+        let r = get(port, &[("authorization", &bearer)]);
+        assert_refused(name, "Bearer scheme", &r, "DPoP algs=");
+        let r = get(port, &[("authorization", &dpop_auth), ("dpop", &proof)]);
+        assert_refused(name, "replayed proof", &r, "DPoP algs=");
+    }
+}
