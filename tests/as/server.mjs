@@ -46,7 +46,7 @@
 // Sender-constrained tokens:
 //   DPoP (RFC 9449, oidc-provider's default): a token request with a DPoP
 //   proof gets token_type DPoP and cnf.jkt. GET /_test/dpop-proof?htm=&htu=
-//   [&ath=][&key=a|b][&iat_offset=S] answers a fresh proof signed with the
+//   [&ath=][&nonce=][&key=a|b][&iat_offset=S] answers a fresh proof signed with the
 //   test's client key a or b (ES256, node jose): the tests never sign
 //   proofs themselves.
 //   mTLS (RFC 8705): gateway-mtls / gateway-mtls-secret, client_credentials
@@ -290,6 +290,7 @@ async function dpopProof(query) {
     jti: randomBytes(16).toString('base64url'),
   };
   if (query.get('ath')) claims.ath = query.get('ath');
+  if (query.get('nonce')) claims.nonce = query.get('nonce');
   return new SignJWT(claims)
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
     .sign(key.privateKey);

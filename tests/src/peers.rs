@@ -721,7 +721,23 @@ impl AuthServer {
         key: &str,
         iat_offset_s: i64,
     ) -> Value {
+        self.dpop_proof_with_nonce(htm, htu, ath, key, iat_offset_s, None)
+    }
+
+    /// [`AuthServer::dpop_proof`] carrying the server nonce `nonce`.
+    pub fn dpop_proof_with_nonce(
+        &self,
+        htm: &str,
+        htu: &str,
+        ath: Option<&str>,
+        key: &str,
+        iat_offset_s: i64,
+        nonce: Option<&str>,
+    ) -> Value {
         let mut q = vec![("htm", htm.to_string()), ("htu", htu.to_string())];
+        if let Some(n) = nonce {
+            q.push(("nonce", n.to_string()));
+        }
         q.push(("key", key.to_string()));
         q.push(("iat_offset", iat_offset_s.to_string()));
         if let Some(a) = ath {

@@ -423,8 +423,7 @@ fn key_store_pem_keys_verify_tokens() {
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
 fn dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer() {
-    if !peers::e2e_enabled("dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer")
-    {
+    if !peers::e2e_enabled("dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer") {
         return;
     }
     let auth = AuthServer::start(AuthServerOptions::default());
@@ -469,4 +468,68 @@ fn dpop_bound_opaque_tokens_are_checked_from_the_introspection_answer() {
         let r = get(port, &[("authorization", &dpop_auth), ("dpop", &proof)]);
         assert_refused(name, "replayed proof", &r, "DPoP algs=");
     }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn dpop_server_nonces_are_issued_and_required() {
+    if !peers::e2e_enabled("dpop_server_nonces_are_issued_and_required") {
+        return;
+    }
+    let auth = AuthServer::start(AuthServerOptions::default());
+    let plugin = plugin(
+        &auth,
+        false,
+        json!({ "sender_constraint": { "dpop": { "nonce": {
+            "secret": "0123456789abcdef0123456789abcdef-test-only",
+            "lifetime_s": 60
+        } } } }),
+    );
+    let proxies = Proxies::plain(&auth, &plugin);
+    let token = auth.dpop_token(peers::RESOURCE_JWT, "read");
+    let dpop_auth = format!("DPoP {token}");
+    let ath = ath(&token);
+    let mut issued = Vec::new();
+    for (name, port) in proxies.each() {
+        let htu = format!("http://127.0.0.1:{port}/orders/1");
+        let proof = |nonce: Option<&str>| {
+            auth.dpop_proof_with_nonce("GET", &htu, Some(&ath), "a", 0, nonce)["proof"]
+                .as_str()
+                .expect("proof")
+                .to_owned()
+        };
+        // Without a nonce: 401 use_dpop_nonce and a nonce to retry with.
+        let r = get(
+            port,
+            &[("authorization", &dpop_auth), ("dpop", &proof(None))],
+        );
+        assert_refused(name, "no nonce", &r, "DPoP algs=");
+        assert!(r.text().contains("use_dpop_nonce"), "{name}: {}", r.text());
+        let nonce = r.header("dpop-nonce").expect("DPoP-Nonce").to_owned();
+        let r = get(
+            port,
+            &[
+                ("authorization", &dpop_auth),
+                ("dpop", &proof(Some("made-up"))),
+            ],
+        );
+        assert_refused(name, "made-up nonce", &r, "DPoP algs=");
+        let r = get(
+            port,
+            &[
+                ("authorization", &dpop_auth),
+                ("dpop", &proof(Some(&nonce))),
+            ],
+        );
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        issued.push(nonce);
+    }
+    // Stateless: a nonce Envoy issued passes at oauth-host (same key; the
+    // previous period's nonce passes too, so no boundary flake).
+    let port = proxies.host.port();
+    let htu = format!("http://127.0.0.1:{port}/orders/1");
+    let proof = auth.dpop_proof_with_nonce("GET", &htu, Some(&ath), "a", 0, Some(&issued[0]));
+    let proof = proof["proof"].as_str().expect("proof");
+    let r = get(port, &[("authorization", &dpop_auth), ("dpop", proof)]);
+    assert_eq!(r.status, 200, "Envoy's nonce at oauth-host: {}", r.text());
 }

@@ -55,6 +55,8 @@ pub struct BindingFailure {
     /// For DPoP failures, the accepted proof algorithms (space-separated):
     /// the challenge is then `DPoP algs="…"` (RFC 9449 §7.1).
     pub dpop_algs: Option<String>,
+    /// A fresh DPoP server nonce for the client's retry (`DPoP-Nonce`).
+    pub dpop_nonce: Option<String>,
 }
 
 /// Malformed requests.

@@ -1,7 +1,7 @@
 //! What a decision sends: header edits for a forwarded request, or a local
 //! reply (RFC 6750 §3 challenges in PingGateway's formats).
 
-use super::error::Rejection;
+use super::error::{BindingFailure, Rejection};
 
 /// Edits to apply to the request headers, removals first. `Debug` prints
 /// the values of `authorization` and `proxy-authorization` (the gateway's
@@ -128,6 +128,13 @@ pub fn reply(realm: &str, r: &Rejection) -> LocalReply {
     ];
     if let Some(c) = challenge {
         headers.push(("www-authenticate".to_owned(), c));
+    }
+    if let Rejection::Binding(BindingFailure {
+        dpop_nonce: Some(n),
+        ..
+    }) = r
+    {
+        headers.push(("dpop-nonce".to_owned(), n.clone()));
     }
     if r.status() == 503 {
         headers.push(("retry-after".to_owned(), "5".to_owned()));

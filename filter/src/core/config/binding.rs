@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::check::{self, err};
+use super::secrets::{SecretRef, Secrets};
 use super::ConfigError;
 use crate::core::jose::jws::Alg;
 use crate::core::util::cidr::Cidr;
@@ -73,6 +74,45 @@ pub struct DpopConfig {
     /// How far ahead of our clock a proof's `iat` may be, in seconds.
     #[serde(default = "default_dpop_max_future_s")]
     pub max_future_s: u64,
+    /// Server nonces (RFC 9449 §9): proofs must carry a nonce the filter
+    /// issued (`DPoP-Nonce` on a 401 `use_dpop_nonce`).
+    #[serde(default)]
+    pub nonce: Option<DpopNonceConfig>,
+}
+
+/// `sender_constraint.dpop.nonce`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopNonceConfig {
+    /// Key of the nonces' MAC (≥ 32 bytes), the same on every proxy that
+    /// should accept each other's nonces: a secret reference.
+    pub secret: SecretRef,
+    /// How long a nonce is good for, in seconds (a nonce of the previous
+    /// period is still accepted).
+    #[serde(default = "default_nonce_lifetime_s")]
+    pub lifetime_s: u64,
+}
+
+fn default_nonce_lifetime_s() -> u64 {
+    300
+}
+
+/// Validated nonce settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DpopNonce {
+    /// MAC key.
+    pub key: Vec<u8>,
+    /// Period length, ms.
+    pub lifetime_ms: u64,
+}
+
+impl std::fmt::Debug for DpopNonce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopNonce")
+            .field("key", &"<redacted>")
+            .field("lifetime_ms", &self.lifetime_ms)
+            .finish()
+    }
 }
 
 fn default_dpop_algorithms() -> Vec<String> {
@@ -93,6 +133,7 @@ impl Default for DpopConfig {
             algorithms: default_dpop_algorithms(),
             max_age_s: default_dpop_max_age_s(),
             max_future_s: default_dpop_max_future_s(),
+            nonce: None,
         }
     }
 }
@@ -134,11 +175,13 @@ pub struct SenderConstraint {
     pub dpop_max_age_ms: u64,
     /// `iat` window: how far ahead, in ms.
     pub dpop_max_future_ms: u64,
+    /// Server nonces, when required.
+    pub dpop_nonce: Option<DpopNonce>,
 }
 
 impl SenderConstraintConfig {
     /// Validate; `path` names the section in errors.
-    pub fn validate(&self, path: &str) -> Result<SenderConstraint, ConfigError> {
+    pub fn validate(&self, path: &str, secrets: &Secrets) -> Result<SenderConstraint, ConfigError> {
         let cert = &self.certificate;
         let certificate = match (cert.from, &cert.header) {
             (CertificateFrom::Connection, None) => CertificateSource::Connection,
@@ -201,7 +244,25 @@ impl SenderConstraintConfig {
         if d.max_future_s > 300 {
             return Err(err(format!("{path}.dpop.max_future_s"), "must be 0-300"));
         }
+        let dpop_nonce = match &d.nonce {
+            None => None,
+            Some(n) => {
+                let np = format!("{path}.dpop.nonce");
+                let key = secrets.resolve(&n.secret, &format!("{np}.secret"))?;
+                if key.expose().len() < 32 {
+                    return Err(err(format!("{np}.secret"), "must be at least 32 bytes"));
+                }
+                if n.lifetime_s == 0 || n.lifetime_s > 86_400 {
+                    return Err(err(format!("{np}.lifetime_s"), "must be 1-86400"));
+                }
+                Some(DpopNonce {
+                    key: key.expose().as_bytes().to_vec(),
+                    lifetime_ms: n.lifetime_s * 1000,
+                })
+            }
+        };
         Ok(SenderConstraint {
+            dpop_nonce,
             required: self.required,
             certificate,
             trusted_proxies,

@@ -467,7 +467,7 @@ pub(super) fn validate(
             introspection,
             sender_constraint: pc
                 .sender_constraint
-                .validate(&format!("{p}.sender_constraint"))?,
+                .validate(&format!("{p}.sender_constraint"), secrets)?,
             decryption: match &pc.decryption {
                 Some(d) => Some(d.validate(&format!("{p}.decryption"), secrets)?),
                 None => None,

@@ -148,7 +148,7 @@ mod tests {
             resolver: crate::core::config::Resolver::Jwt,
             introspection: None,
             sender_constraint: crate::core::config::SenderConstraintConfig::default()
-                .validate("")
+                .validate("", &crate::core::config::Secrets::new())
                 .unwrap(),
             decryption: None,
         }

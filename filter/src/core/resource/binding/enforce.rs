@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::dpop::{self, DpopError, DpopPolicy, ProofRequest};
 use super::mtls::{self, CertSource, MtlsBinding};
+use super::nonce;
 use crate::core::config::{CertificateSource, SenderConstraint};
 use crate::core::error::{BindingFailure, Rejection};
 use crate::core::jose::jws::Alg;
@@ -37,8 +38,9 @@ pub enum BindingError {
     /// RFC 8705: no certificate, another certificate, or a malformed one.
     Certificate(MtlsBinding),
     /// RFC 9449: the proof is missing or fails a check (the accepted
-    /// algorithms go into the challenge).
-    Dpop(DpopError, Vec<Alg>),
+    /// algorithms go into the challenge; with `use_dpop_nonce`, the nonce
+    /// to retry with).
+    Dpop(DpopError, Vec<Alg>, Option<String>),
     /// The proof's key is not the key the token is bound to (`cnf.jkt`).
     DpopKeyMismatch(Vec<Alg>),
     /// A DPoP-bound token presented with the `Bearer` scheme.
@@ -56,7 +58,7 @@ impl BindingError {
     pub fn reason(&self) -> &'static str {
         match self {
             BindingError::Certificate(b) => b.reason(),
-            BindingError::Dpop(e, _) => e.reason(),
+            BindingError::Dpop(e, ..) => e.reason(),
             BindingError::DpopKeyMismatch(_) => "jkt_mismatch",
             BindingError::DpopSchemeRequired(_) => "dpop_scheme_required",
             BindingError::NotDpopBound => "not_dpop_bound",
@@ -75,7 +77,7 @@ impl BindingError {
             BindingError::Certificate(_) => {
                 "the token is bound to another client certificate".to_owned()
             }
-            BindingError::Dpop(e, _) => e.describe(),
+            BindingError::Dpop(e, ..) => e.describe(),
             BindingError::DpopKeyMismatch(_) => {
                 "the DPoP proof key is not the key the token is bound to".to_owned()
             }
@@ -93,7 +95,7 @@ impl BindingError {
     /// The OAuth `error` code of the JSON body.
     pub fn error_code(&self) -> &'static str {
         match self {
-            BindingError::Dpop(e, _) => e.error_code(),
+            BindingError::Dpop(e, ..) => e.error_code(),
             BindingError::ReplayCacheUnavailable => "temporarily_unavailable",
             _ => "invalid_token",
         }
@@ -102,7 +104,7 @@ impl BindingError {
     /// As the reply needs it.
     pub fn failure(&self) -> BindingFailure {
         let algs = match self {
-            BindingError::Dpop(_, a)
+            BindingError::Dpop(_, a, _)
             | BindingError::DpopKeyMismatch(a)
             | BindingError::DpopSchemeRequired(a) => {
                 Some(a.iter().map(|a| a.name()).collect::<Vec<_>>().join(" "))
@@ -115,6 +117,10 @@ impl BindingError {
             reason: self.reason(),
             description: self.describe(),
             dpop_algs: algs,
+            dpop_nonce: match self {
+                BindingError::Dpop(_, _, n) => n.clone(),
+                _ => None,
+            },
         }
     }
 
@@ -203,7 +209,16 @@ fn dpop_proof(
     store: &mut dyn SharedStore,
 ) -> Result<(), BindingError> {
     let algs = &cx.policy.dpop_algorithms;
-    let fail = |e: DpopError| BindingError::Dpop(e, algs.clone());
+    let nonce_cfg = cx.policy.dpop_nonce.as_ref();
+    let fail = |e: DpopError| {
+        let retry = match (&e, nonce_cfg) {
+            (DpopError::UseNonce, Some(c)) => Some(nonce::current(c, cx.now)),
+            _ => None,
+        };
+        BindingError::Dpop(e, algs.clone(), retry)
+    };
+    let accepted = nonce_cfg.map(|c| nonce::accepted(c, cx.now));
+    let nonces: Vec<&str> = accepted.iter().flatten().map(String::as_str).collect();
     let policy = DpopPolicy {
         algs: algs.clone(),
         iat_past_ms: cx.policy.dpop_max_age_ms,
@@ -218,7 +233,7 @@ fn dpop_proof(
             method: req.method,
             uri: &uri,
             access_token: Some(cx.token),
-            nonces: &[],
+            nonces: &nonces,
             now: cx.now,
         },
         cx.verifier,

@@ -7,12 +7,14 @@
 //!   (Envoy's `x-forwarded-client-cert`, a URL-encoded PEM header);
 //! - `enforce.rs`: the pipeline stage: a resolved token's `cnf` against
 //!   the request under the provider's policy, the shared `jti` replay cache;
+//! - `nonce.rs`: stateless DPoP server nonces (a period and its MAC);
 //! - `dpop.rs`: RFC 9449 §4.3 DPoP proof checks, the `cnf.jkt` comparison,
 //!   replay-cache keys and the `WWW-Authenticate: DPoP` challenge.
 
 pub mod dpop;
 pub mod enforce;
 pub mod mtls;
+pub mod nonce;
 pub mod thumbprint;
 
 use serde_json::Value;
