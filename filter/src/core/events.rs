@@ -89,9 +89,16 @@ impl Histogram {
     }
 }
 
-/// One access decision, as logged. Never holds the token, only a hash prefix.
+/// One access decision, as logged (PingGateway's access audit: time,
+/// transaction and tracking ids, principal, decision, the upstream's status
+/// and the latency). Never holds the token, only a hash prefix.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditEvent {
+    /// When the request was decided, RFC 3339 UTC.
+    pub timestamp: String,
+    /// The request's `x-request-id`, or one made by the filter.
+    #[serde(rename = "transactionId")]
+    pub transaction_id: String,
     /// `allow` or `deny`.
     pub decision: &'static str,
     /// HTTP status sent (200 stands for "forwarded").
@@ -117,6 +124,15 @@ pub struct AuditEvent {
     /// Verified tracking id claim (default `jti`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_id: Option<String>,
+    /// Every tracking id: `tracking_id` and `audit.tracking_claims`.
+    #[serde(rename = "trackingIds", skip_serializing_if = "Vec::is_empty")]
+    pub tracking_ids: Vec<String>,
+    /// The upstream's status, for a forwarded request whose response came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_status: Option<u16>,
+    /// Milliseconds from the request's arrival to the decision, or to the
+    /// upstream's response headers.
+    pub elapsed_ms: u64,
     /// First 16 hex digits of SHA-256(token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_hash: Option<String>,

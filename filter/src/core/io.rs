@@ -43,6 +43,10 @@ pub struct Outbox {
     pub ready: Vec<WaitFor>,
     /// The gateway's token the request just forwarded carries upstream.
     pub injected: Option<Injected>,
+    /// The audit event of a forwarded request, to complete with the
+    /// upstream's status ([`crate::core::audit::complete`]) when its
+    /// response headers arrive (or the stream ends).
+    pub pending_audit: Option<Box<crate::core::events::AuditEvent>>,
 }
 
 impl Outbox {
@@ -64,6 +68,7 @@ impl Outbox {
             && self.callouts.is_empty()
             && self.ready.is_empty()
             && self.injected.is_none()
+            && self.pending_audit.is_none()
     }
 }
 

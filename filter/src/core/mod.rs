@@ -52,6 +52,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod failure;
 pub mod held;
 pub mod io;
 pub mod jose;

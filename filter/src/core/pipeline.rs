@@ -13,6 +13,7 @@ use super::client::{self, is_invalid_token_challenge, ClientStage, Injected, Tok
 use super::config::{CertificateSource, FilterConfig};
 use super::error::Rejection;
 use super::events::{hash_prefix, Event, Level, Metric};
+use super::failure;
 use super::held::WaitFor;
 use super::io::{Io, Outbox};
 use super::jose::verify::{SignatureBackend, Verifier};
@@ -25,12 +26,17 @@ use super::resource::token_cache::Verified;
 use super::resource::{binding, scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
+use super::util::time::UnixMillis;
 
 impl RequestView<'_> {
-    fn audited(&self) -> Audited<'_> {
+    fn audited<'r>(&'r self, now: UnixMillis, made_id: &'r str) -> Audited<'r> {
         Audited {
             method: self.method,
             path: self.path,
+            request_id: self.header("x-request-id"),
+            arrived: self.held_since.unwrap_or(now),
+            now,
+            made_id,
         }
     }
 }
@@ -56,6 +62,11 @@ pub struct Filter {
     tokens: TokenManager,
     /// Signature verification (DPoP proofs; the resolvers hold their own).
     verifier: Verifier,
+    /// The time of the request being decided (for audit events).
+    now: UnixMillis,
+    /// Transaction ids made here: a per-worker prefix and a counter.
+    tx_prefix: String,
+    tx_seq: std::cell::Cell<u64>,
 }
 
 impl Filter {
@@ -83,6 +94,9 @@ impl Filter {
             cfg: Arc::new(cfg),
             tokens: TokenManager::new(n_sources, worker_id),
             verifier,
+            now: UnixMillis::default(),
+            tx_prefix: super::util::hex::sha256_id(worker_id, 4),
+            tx_seq: std::cell::Cell::new(0),
         }
     }
 
@@ -216,6 +230,8 @@ impl Filter {
     /// [`Outbox::injected`] names it.
     pub fn handle_request(&mut self, req: &RequestView<'_>, io: &mut Io<'_>) -> Decision {
         io.out.injected = None;
+        io.out.pending_audit = None;
+        self.now = io.now;
         // One path for the rules and the upstream: an ambiguous path is
         // refused before anything else (docs/filter-config.md, "Request paths").
         // It is normalised once here, for every rule below.
@@ -223,6 +239,12 @@ impl Filter {
             Ok(p) => p,
             Err(e) => return self.deny(req, e.into(), None, None, io.out),
         };
+        // RFC 9728: the metadata document, public.
+        if let Some(m) = &self.cfg.resource_metadata {
+            if let Some(r) = failure::metadata_reply(m, req.method, path.as_str()) {
+                return Decision::Reply(r);
+            }
+        }
         let folded;
         let path = if self.cfg.raw.case_insensitive_paths {
             folded = path.as_str().to_ascii_lowercase();
@@ -272,11 +294,25 @@ impl Filter {
         if let Err(e) = binding::enforce::enforce(&cx, req, io.store) {
             return self.deny(req, e.into(), Some(&digest), Some(&verified), io.out);
         }
-        let required = scopes::required_normalized(&self.cfg.scopes, req.method, path);
-        if !scopes::satisfied(&required, &verified.claims) {
+        let input = scopes::ScopeInput {
+            method: req.method,
+            path,
+            raw_path: req.path,
+            headers: req.headers,
+            claims: &verified.claims,
+        };
+        let required = scopes::evaluate(&self.cfg.scopes, &input);
+        let scope_claims = self
+            .cfg
+            .providers
+            .get(verified.provider)
+            .map_or(&[][..], |p| p.scope_claims.as_slice());
+        if !required.satisfied_by(scope_claims, &verified.claims) {
             return self.deny(
                 req,
-                Rejection::InsufficientScope { required },
+                Rejection::InsufficientScope {
+                    required: required.scopes,
+                },
                 Some(&digest),
                 Some(&verified),
                 io.out,
@@ -408,7 +444,11 @@ impl Filter {
     ) -> Decision {
         out.event(Event::Metric(Metric::Denied(r.reason())));
         self.audit(req, "deny", r.status(), r.reason(), digest, verified, out);
-        Decision::Reply(reply(&self.cfg.raw.realm, &r))
+        Decision::Reply(failure::finish(
+            &self.cfg,
+            &r,
+            reply(&self.cfg.raw.realm, &r),
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -422,15 +462,24 @@ impl Filter {
         verified: Option<&Verified>,
         out: &mut Outbox,
     ) {
+        let seq = self.tx_seq.get().wrapping_add(1);
+        self.tx_seq.set(seq);
+        let made_id = format!("{}-{:x}-{seq:x}", self.tx_prefix, self.now.0);
         let a = audit(
             &self.cfg,
-            req.audited(),
+            req.audited(self.now, &made_id),
             decision,
             status,
             reason,
             digest,
             verified,
         );
-        out.events.extend(a);
+        match a {
+            // A forwarded request: completed with the upstream's status.
+            Some(Event::Audit(ev)) if decision == "allow" && self.cfg.raw.audit.response => {
+                out.pending_audit = Some(ev)
+            }
+            a => out.events.extend(a),
+        }
     }
 }

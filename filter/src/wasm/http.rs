@@ -4,8 +4,8 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 use super::{
-    abandon_callouts, deliver, evaluate, needs, strip_owned_trailers, upstream_response, Applied,
-    OwnedRequest, WorkerRef,
+    abandon_callouts, deliver, evaluate, finish_audit, needs, strip_owned_trailers,
+    upstream_response, Applied, OwnedRequest, WorkerRef,
 };
 
 /// One HTTP stream.
@@ -36,6 +36,7 @@ impl Context for Http {
         // A held stream that ends (client gone) must not be resumed later.
         self.worker.borrow_mut().held.release(self.id);
         self.worker.borrow_mut().injected.remove(&self.id);
+        finish_audit(&self.worker, self.id);
         abandon_callouts(&self.worker, self.id);
         true
     }

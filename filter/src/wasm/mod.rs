@@ -38,7 +38,7 @@ use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 
 use crate::core::callout::MAX_BODY;
 use crate::core::client::Injected;
-use crate::core::events::{Event, Level};
+use crate::core::events::{AuditEvent, Event, Level};
 use crate::core::{
     Callout, CalloutId, CalloutResponse, Connection, Decision, Filter, Held, Io, Needs, Outbox,
     RequestView, UnixMillis, WaitFor,
@@ -71,6 +71,9 @@ pub struct Worker {
     pub root_id: u32,
     /// Streams forwarded with the gateway's own token (response phase).
     pub injected: HashMap<u32, Injected>,
+    /// Audit events of forwarded streams, with when the request arrived:
+    /// written when the upstream's response headers come (or the stream ends).
+    pub audits: HashMap<u32, (Box<AuditEvent>, UnixMillis)>,
     /// Metric ids by name.
     metrics: HashMap<String, u32>,
     /// Counter increments not yet given to the host (flushed on the tick, so
@@ -90,6 +93,7 @@ impl Worker {
             callouts: HashMap::new(),
             root_id: 0,
             injected: HashMap::new(),
+            audits: HashMap::new(),
             metrics: HashMap::new(),
             pending_counters: HashMap::new(),
         }))
@@ -230,10 +234,15 @@ pub fn call<T>(
         callouts,
         ready,
         injected,
+        pending_audit,
     } = out;
     w.emit(events);
     if let (Some(ctx), Some(i)) = (stream, injected) {
         w.injected.insert(ctx, i);
+    }
+    if let (Some(ctx), Some(ev)) = (stream, pending_audit) {
+        let arrived = UnixMillis(now.0.saturating_sub(ev.elapsed_ms));
+        w.audits.insert(ctx, (ev, arrived));
     }
     Some(Polled {
         value,
@@ -537,6 +546,16 @@ pub fn needs(worker: &WorkerRef) -> Needs {
         .unwrap_or_default()
 }
 
+/// A stream ended with its audit event still pending (no response headers
+/// from the upstream): write it without an upstream status.
+pub fn finish_audit(worker: &WorkerRef, ctx: u32) {
+    let pending = worker.borrow_mut().audits.remove(&ctx);
+    if let Some((mut ev, arrived)) = pending {
+        crate::core::audit::complete(&mut ev, arrived, None, now());
+        log(LogLevel::Info, &ev.to_line());
+    }
+}
+
 /// The request trailers (current context): remove every spelling of a
 /// header the filter owns, as for the request headers.
 pub fn strip_owned_trailers(worker: &WorkerRef) {
@@ -556,15 +575,26 @@ pub fn strip_owned_trailers(worker: &WorkerRef) {
 /// The upstream's response headers for stream `ctx` (current context): a
 /// request that carried the gateway's token may have had it refused.
 pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
-    let Some(injected) = worker.borrow_mut().injected.remove(&ctx) else {
-        return;
+    let (injected, audit) = {
+        let mut w = worker.borrow_mut();
+        (w.injected.remove(&ctx), w.audits.remove(&ctx))
     };
+    if injected.is_none() && audit.is_none() {
+        return;
+    }
     let headers = header_map::get(MapType::HttpResponseHeaders);
     let status = headers
         .iter()
         .find(|(k, _)| k == ":status")
         .and_then(|(_, v)| v.parse::<u16>().ok())
         .unwrap_or(0);
+    if let Some((mut ev, arrived)) = audit {
+        crate::core::audit::complete(&mut ev, arrived, Some(status), now());
+        log(LogLevel::Info, &ev.to_line());
+    }
+    let Some(injected) = injected else {
+        return;
+    };
     if status != 401 {
         return;
     }

@@ -65,7 +65,11 @@ impl RootContext for Root {
                 let sources = cfg.client.as_ref().map_or(0, |c| c.sources.len());
                 // Answers to the old configuration's callouts are dropped.
                 // Native RSA/ECDSA when the host offers `verify_signature`.
-                let mut filter = Filter::with_backend(cfg, &self.worker_id, &FOREIGN_VERIFY);
+                let mut filter = if cfg.raw.host_signature_verification {
+                    Filter::with_backend(cfg, &self.worker_id, &FOREIGN_VERIFY)
+                } else {
+                    Filter::new(cfg, &self.worker_id)
+                };
                 let mut seed = [0u8; 32];
                 if getrandom::getrandom(&mut seed).is_ok() {
                     filter.seed_rng(seed);

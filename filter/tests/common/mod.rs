@@ -79,6 +79,13 @@ impl Worker {
         let mut out = Outbox::default();
         let v = f(&mut self.filter, &mut Io::new(now, store, &mut out));
         self.events.extend(out.events);
+        // A forwarded request's audit event: completed at once as if the
+        // upstream answered 200 right away (tests that care complete it
+        // themselves from `pending_audit`).
+        if let Some(mut ev) = out.pending_audit {
+            oauth_filter::core::audit::complete(&mut ev, now, Some(200), now);
+            self.events.push(Event::Audit(ev));
+        }
         for w in out.ready {
             if !self.ready.contains(&w) {
                 self.ready.push(w);

@@ -22,6 +22,24 @@ pub(crate) fn header_name_ok(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// Headers a configured failure response may not set: framing, hop-by-hop,
+/// and the ones the filter itself owns in a reply.
+pub(crate) fn is_forbidden_reply_header(h: &str) -> bool {
+    matches!(
+        canonical(h).as_str(),
+        "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "location"
+            | "www-authenticate"
+            | "content-type"
+    ) || h.starts_with(':')
+}
+
 /// A header the filter sets that must not be `authorization`.
 pub(crate) fn header_not_authorization(h: &str, path: &str) -> Result<(), ConfigError> {
     if !header_name_ok(h) || h == "authorization" {

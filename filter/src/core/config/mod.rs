@@ -44,6 +44,7 @@ pub mod client;
 pub mod client_auth;
 pub mod introspection;
 pub mod provider;
+pub mod responses;
 pub mod secrets;
 pub mod sections;
 
@@ -97,6 +98,19 @@ pub struct Config {
     /// Realm in `WWW-Authenticate` challenges.
     #[serde(default = "defaults::realm")]
     pub realm: String,
+    /// Ask the host's `verify_signature` foreign function (Envoy,
+    /// oauth-host: native RSA/ECDSA) before the pure-Rust verifiers. Off for
+    /// hosts that fail on an unknown foreign function instead of answering
+    /// NOT_FOUND (docs/hosts.md).
+    #[serde(default = "defaults::enabled")]
+    pub host_signature_verification: bool,
+    /// A configured answer per error class (PingGateway's failure
+    /// handlers), keeping the RFC 6750 challenge.
+    #[serde(default)]
+    pub failure_responses: std::collections::BTreeMap<String, responses::FailureResponseConfig>,
+    /// RFC 9728 protected-resource metadata, served and named in challenges.
+    #[serde(default)]
+    pub resource_metadata: Option<responses::ResourceMetadataConfig>,
     /// Refuse requests that did not arrive over TLS (403), as PingGateway's
     /// `requireHttps`; tokens sent in clear text are as good as leaked.
     /// Applies to the resource server (with `providers`).
@@ -160,6 +174,10 @@ pub struct FilterConfig {
     pub introspector: Option<usize>,
     /// The client role, when configured.
     pub client: Option<Client>,
+    /// Failure responses by error class.
+    pub failure_responses: std::collections::BTreeMap<String, responses::FailureResponse>,
+    /// The metadata document, when configured.
+    pub resource_metadata: Option<responses::ResourceMetadata>,
 }
 
 /// Parse and validate a configuration document without environment or VM
@@ -248,7 +266,30 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
             route.fold_case();
         }
     }
+    let failure_responses = responses::failure_responses(&raw.failure_responses)?;
+    let resource_metadata = match &raw.resource_metadata {
+        Some(m) => {
+            let issuers: Vec<String> = providers.iter().map(|p| p.issuer.clone()).collect();
+            // Scopes may be computed from the request: only configured
+            // `scopes_supported` are published.
+            let all_scopes: Vec<String> = Vec::new();
+            let algs: Vec<&str> = providers
+                .first()
+                .map(|p| {
+                    p.sender_constraint
+                        .dpop_algorithms
+                        .iter()
+                        .map(|a| a.name())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(m.validate(&issuers, &all_scopes, &algs)?)
+        }
+        None => None,
+    };
     Ok(FilterConfig {
+        failure_responses,
+        resource_metadata,
         raw,
         scopes,
         providers,

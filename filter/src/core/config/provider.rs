@@ -64,6 +64,75 @@ pub struct ProviderConfig {
     /// Encrypted (JWE) access tokens: the resource server's private keys.
     #[serde(default)]
     pub decryption: Option<DecryptionConfig>,
+    /// Claims the token's scopes are read from (default: `scope` and
+    /// `scp`, each a string or an array).
+    #[serde(default)]
+    pub scope_claims: Option<Vec<ScopeClaim>>,
+}
+
+/// Most entries in `scope_claims`.
+pub const MAX_SCOPE_CLAIMS: usize = 8;
+
+/// `providers[].scope_claims[]`: a claim holding scopes, and its form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeClaim {
+    /// Top-level claim name.
+    pub claim: String,
+    /// Its form (default: either).
+    #[serde(default)]
+    pub format: ScopeFormat,
+}
+
+/// The form of a scope claim.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeFormat {
+    /// A space-separated string (RFC 8693 / RFC 9068 `scope`).
+    String,
+    /// An array of strings.
+    Array,
+    /// Either.
+    #[default]
+    StringOrArray,
+}
+
+impl ScopeClaim {
+    /// `scope` and `scp`, each a string or an array.
+    pub fn defaults() -> Vec<ScopeClaim> {
+        ["scope", "scp"]
+            .into_iter()
+            .map(|c| ScopeClaim {
+                claim: c.to_owned(),
+                format: ScopeFormat::StringOrArray,
+            })
+            .collect()
+    }
+}
+
+fn scope_claims(list: Option<&[ScopeClaim]>, p: &str) -> Result<Vec<ScopeClaim>, ConfigError> {
+    let Some(list) = list else {
+        return Ok(ScopeClaim::defaults());
+    };
+    let path = format!("{p}.scope_claims");
+    if list.is_empty() || list.len() > MAX_SCOPE_CLAIMS {
+        return Err(err(
+            path,
+            format!("1 to {MAX_SCOPE_CLAIMS} entries (omit it for scope and scp)"),
+        ));
+    }
+    for (j, sc) in list.iter().enumerate() {
+        if sc.claim.is_empty() || sc.claim.len() > 128 || sc.claim.chars().any(char::is_control) {
+            return Err(err(
+                format!("{path}[{j}].claim"),
+                "1 to 128 characters, no control characters",
+            ));
+        }
+        if list.iter().take(j).any(|o| o.claim == sc.claim) {
+            return Err(err(format!("{path}[{j}].claim"), "duplicate claim"));
+        }
+    }
+    Ok(list.to_vec())
 }
 
 /// `providers[].decryption`: JWE (RFC 7516) access tokens, decrypted with
@@ -269,6 +338,8 @@ pub struct Provider {
     pub sender_constraint: SenderConstraint,
     /// JWE decryption, when configured.
     pub decryption: Option<Decryption>,
+    /// Claims holding the token's scopes.
+    pub scope_claims: Vec<ScopeClaim>,
 }
 
 /// A validated key source.
@@ -472,6 +543,7 @@ pub(super) fn validate(
                 Some(d) => Some(d.validate(&format!("{p}.decryption"), secrets)?),
                 None => None,
             },
+            scope_claims: scope_claims(pc.scope_claims.as_deref(), &p)?,
         });
     }
     Ok((providers, introspector))

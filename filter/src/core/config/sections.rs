@@ -5,6 +5,10 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+pub mod scope_expr;
+
+pub use self::scope_expr::Cond;
+use self::scope_expr::{CondConfig, PathTemplate, ScopeTemplate};
 use super::check::{self, err};
 use super::{defaults, Config, ConfigError};
 use crate::core::route::Route;
@@ -39,20 +43,43 @@ impl Default for TokenConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeConfig {
-    /// Scopes every request needs.
+    /// Scopes every request needs (placeholders allowed, but not `{path.*}`).
     #[serde(default)]
     pub required: Vec<String>,
-    /// Per-route additions; the first matching rule applies.
+    /// Rules: the first matching rule with `required` applies; every
+    /// matching rule with `add` applies.
     #[serde(default)]
     pub rules: Vec<ScopeRule>,
 }
 
-route_rule! {
-    /// Scopes for matching requests.
-    ScopeRule {
-        /// Scopes needed in addition to the global ones.
-        required: Vec<String>,
-    }
+/// Scopes for matching requests. Written out rather than with
+/// `route_rule!`: besides the route fields it has `path_template`, `when`
+/// and either `required` or `add`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeRule {
+    /// Methods the rule applies to (any case; a `GET` rule also covers
+    /// `HEAD`); empty means any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Path prefix (segment-unaware, like Envoy's `prefix`), without query.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Exact path, without query.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Path pattern: `{name}` captures one segment, `{name*}` the rest.
+    #[serde(default)]
+    pub path_template: Option<String>,
+    /// Conditions that must all hold.
+    #[serde(default)]
+    pub when: Vec<CondConfig>,
+    /// Scopes needed in addition to the global ones (first matching rule).
+    #[serde(default)]
+    pub required: Option<Vec<String>>,
+    /// Scopes added whenever the rule matches, whatever other rules match.
+    #[serde(default)]
+    pub add: Option<Vec<String>>,
 }
 
 /// Request edits towards the upstream.
@@ -148,6 +175,13 @@ pub struct AuditConfig {
     /// Claim holding the token's tracking id.
     #[serde(default = "defaults::tracking_id_claim")]
     pub tracking_id_claim: String,
+    /// More claims whose values join `trackingIds` (e.g. `auditTrackingId`).
+    #[serde(default)]
+    pub tracking_claims: Vec<String>,
+    /// For forwarded requests, write the event when the upstream's response
+    /// headers arrive, with its status and the latency.
+    #[serde(default = "defaults::enabled")]
+    pub response: bool,
 }
 
 impl Default for AuditConfig {
@@ -155,6 +189,8 @@ impl Default for AuditConfig {
         AuditConfig {
             enabled: true,
             tracking_id_claim: defaults::tracking_id_claim(),
+            tracking_claims: Vec::new(),
+            response: true,
         }
     }
 }
@@ -163,18 +199,153 @@ impl Default for AuditConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Scopes {
     /// Scopes every request needs.
-    pub required: Vec<String>,
-    /// Per-route additions; the first matching rule applies.
+    pub required: Vec<ScopeTemplate>,
+    /// The rules, in configuration order.
     pub rules: Vec<ScopeRoute>,
 }
 
-/// Scopes for requests matching a route.
+/// How a rule's scopes count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `required`: only the first matching such rule applies.
+    Required,
+    /// `add`: every matching such rule applies.
+    Add,
+}
+
+/// A validated scope rule.
 #[derive(Debug, Clone)]
 pub struct ScopeRoute {
-    /// Methods and path.
+    /// Methods and path (prefix `/`, i.e. any path, for a rule with a
+    /// `path_template` or without a path).
     pub route: Route,
-    /// Scopes needed in addition to the global ones.
-    pub required: Vec<String>,
+    /// The `path_template`, when configured (then it decides the path).
+    pub template: Option<PathTemplate>,
+    /// Conditions that must all hold.
+    pub when: Vec<Cond>,
+    /// `required` or `add`.
+    pub kind: RuleKind,
+    /// The rule's scopes.
+    pub scopes: Vec<ScopeTemplate>,
+}
+
+impl ScopeRoute {
+    /// A plain `required` rule (tests, built-in rules).
+    pub fn required(route: Route, scopes: &[&str]) -> ScopeRoute {
+        ScopeRoute {
+            route,
+            template: None,
+            when: Vec::new(),
+            kind: RuleKind::Required,
+            scopes: scopes.iter().map(|s| ScopeTemplate::literal(s)).collect(),
+        }
+    }
+}
+
+fn scope_list(
+    list: &[String],
+    captures: &[&str],
+    path: &str,
+) -> Result<Vec<ScopeTemplate>, ConfigError> {
+    if list.len() > scope_expr::MAX_SCOPES {
+        return Err(err(
+            path,
+            format!("at most {} scopes", scope_expr::MAX_SCOPES),
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, s)| scope_expr::scope(s, captures, &format!("{path}[{i}]")))
+        .collect()
+}
+
+/// Validate `scopes`.
+fn validate_scopes(cfg: &Config) -> Result<Scopes, ConfigError> {
+    let sc = &cfg.scopes;
+    let fold = cfg.case_insensitive_paths;
+    if sc.rules.len() > scope_expr::MAX_RULES {
+        return Err(err(
+            "scopes.rules",
+            format!("at most {} rules", scope_expr::MAX_RULES),
+        ));
+    }
+    let mut budget = scope_expr::MAX_CONDITIONS;
+    let mut rules = Vec::with_capacity(sc.rules.len());
+    for (i, rule) in sc.rules.iter().enumerate() {
+        let p = format!("scopes.rules[{i}]");
+        let (kind, list, field) = match (&rule.required, &rule.add) {
+            (Some(r), None) => (RuleKind::Required, r, "required"),
+            (None, Some(a)) => (RuleKind::Add, a, "add"),
+            _ => return Err(err(&p, "exactly one of required and add")),
+        };
+        let paths = [
+            rule.path_prefix.is_some(),
+            rule.path.is_some(),
+            rule.path_template.is_some(),
+        ]
+        .into_iter()
+        .filter(|x| *x)
+        .count();
+        if paths > 1 {
+            return Err(err(
+                &p,
+                "at most one of path_prefix, path and path_template",
+            ));
+        }
+        if paths == 0 && kind == RuleKind::Required {
+            return Err(err(
+                &p,
+                "exactly one of path_prefix, path and path_template is required \
+                 (a rule with add may have none)",
+            ));
+        }
+        let route = if rule.path_prefix.is_some() || rule.path.is_some() {
+            check::route(
+                &rule.methods,
+                rule.path_prefix.as_deref(),
+                rule.path.as_deref(),
+                &p,
+            )?
+        } else {
+            check::route(&rule.methods, Some("/"), None, &p)?
+        };
+        let template = match &rule.path_template {
+            Some(t) => Some(scope_expr::path_template(
+                t,
+                fold,
+                &format!("{p}.path_template"),
+            )?),
+            None => None,
+        };
+        if rule.when.len() > scope_expr::MAX_RULE_CONDITIONS {
+            return Err(err(
+                format!("{p}.when"),
+                format!("at most {} conditions", scope_expr::MAX_RULE_CONDITIONS),
+            ));
+        }
+        let when = rule
+            .when
+            .iter()
+            .enumerate()
+            .map(|(j, c)| scope_expr::cond(c, 1, fold, &mut budget, &format!("{p}.when[{j}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if kind == RuleKind::Add && list.is_empty() {
+            return Err(err(format!("{p}.add"), "must not be empty"));
+        }
+        let captures = template.as_ref().map(|t| t.captures()).unwrap_or_default();
+        let scopes = scope_list(list, &captures, &format!("{p}.{field}"))?;
+        rules.push(ScopeRoute {
+            route,
+            template,
+            when,
+            kind,
+            scopes,
+        });
+    }
+    Ok(Scopes {
+        required: scope_list(&sc.required, &[], "scopes.required")?,
+        rules,
+    })
 }
 
 /// Validate every section but `providers`, `introspection_cache` and
@@ -213,22 +384,7 @@ pub(super) fn validate(cfg: &Config) -> Result<Scopes, ConfigError> {
     if kf.timeout_ms == 0 {
         return Err(err("key_fetch.timeout_ms", "must be positive"));
     }
-    let mut rules = Vec::with_capacity(cfg.scopes.rules.len());
-    for (i, rule) in cfg.scopes.rules.iter().enumerate() {
-        let p = format!("scopes.rules[{i}]");
-        let route = check::route(
-            &rule.methods,
-            rule.path_prefix.as_deref(),
-            rule.path.as_deref(),
-            &p,
-        )?;
-        check::scopes(&rule.required, &format!("{p}.required"))?;
-        rules.push(ScopeRoute {
-            route,
-            required: rule.required.clone(),
-        });
-    }
-    check::scopes(&cfg.scopes.required, "scopes.required")?;
+    let scopes = validate_scopes(cfg)?;
     let mut seen_headers = HashSet::new();
     for (i, ch) in cfg.upstream.claim_headers.iter().enumerate() {
         let p = format!("upstream.claim_headers[{i}].header");
@@ -252,8 +408,5 @@ pub(super) fn validate(cfg: &Config) -> Result<Scopes, ConfigError> {
     if cfg.audit.tracking_id_claim.is_empty() {
         return Err(err("audit.tracking_id_claim", "must not be empty"));
     }
-    Ok(Scopes {
-        required: cfg.scopes.required.clone(),
-        rules,
-    })
+    Ok(scopes)
 }

@@ -151,6 +151,7 @@ mod tests {
                 .validate("", &crate::core::config::Secrets::new())
                 .unwrap(),
             decryption: None,
+            scope_claims: crate::core::config::provider::ScopeClaim::defaults(),
         }
     }
 

@@ -24,4 +24,46 @@ impl UnixMillis {
     pub fn since(self, earlier: UnixMillis) -> u64 {
         self.0.saturating_sub(earlier.0)
     }
+
+    /// RFC 3339 UTC with milliseconds: `2026-12-02T17:20:00.123Z`.
+    pub fn rfc3339(self) -> String {
+        let secs = self.0 / 1000;
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            self.0 % 1000
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(UnixMillis(0).rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            UnixMillis(951_782_400_001).rfc3339(),
+            "2000-02-29T00:00:00.001Z"
+        );
+        assert_eq!(
+            UnixMillis(1_796_232_000_123).rfc3339(),
+            "2026-12-02T17:20:00.123Z"
+        );
+    }
 }
