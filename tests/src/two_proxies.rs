@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::host::{Echo, Host, TempDir};
+use crate::host::{Echo, Host, Pki, TempDir};
 use crate::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
 
 /// `oauth-host` in-process on a tokio runtime of its own, so blocking test
@@ -253,5 +253,66 @@ impl Outcome {
         assert!(challenge.starts_with(&expected), "{challenge}");
         assert_eq!(self.error.as_deref(), Some("invalid_token"));
         assert!(self.upstream.is_none(), "{self:?}");
+    }
+}
+
+/// Envoy and oauth-host with `plugin`, plain HTTP or (with `pki`) TLS
+/// listeners asking for client certificates.
+pub struct Proxies {
+    /// Envoy.
+    pub envoy: Envoy,
+    /// oauth-host.
+    pub host: HostProxy,
+    _upstream: Echo,
+}
+
+impl Proxies {
+    /// Plain HTTP listeners (`envoy/jwt.yaml`).
+    pub fn plain(auth: &AuthServer, plugin: &Value) -> Proxies {
+        Proxies::start(auth, plugin, None)
+    }
+
+    /// TLS listeners asking for client certificates (`envoy/mtls.yaml`).
+    pub fn tls(auth: &AuthServer, plugin: &Value, pki: &Pki) -> Proxies {
+        Proxies::start(auth, plugin, Some(pki))
+    }
+
+    fn start(auth: &AuthServer, plugin: &Value, pki: Option<&Pki>) -> Proxies {
+        let module = crate::wasm::module("oauth-filter");
+        let upstream = Echo::start("upstream");
+        let port = upstream.addr.port();
+        let (template, listener) = match pki {
+            None => ("jwt.yaml", "{address: 127.0.0.1:0}".to_owned()),
+            Some(pki) => (
+                "mtls.yaml",
+                format!(
+                    "{{address: 127.0.0.1:0, tls: {{certificate: {}, private_key: {}, \
+                     client_certificate: optional, client_ca: {}}}}}",
+                    peers::yaml_string(&pki.path("server.pem")),
+                    peers::yaml_string(&pki.path("server.key")),
+                    peers::yaml_string(&pki.path("ca.pem")),
+                ),
+            ),
+        };
+        let mut config = peers::envoy_config(template, &module, plugin, port, auth.port());
+        if let Some(pki) = pki {
+            config = peers::with_tls(&config, pki);
+        }
+        let envoy = Envoy::start(&config, peers::next_base_id());
+        let host =
+            HostProxy::start_with_listener(&module, plugin, port, auth.port(), &[], &listener);
+        Proxies {
+            envoy,
+            host,
+            _upstream: upstream,
+        }
+    }
+
+    /// `(name, listener port)` of each proxy.
+    pub fn each(&self) -> [(&'static str, u16); 2] {
+        [
+            ("envoy", self.envoy.listener_port()),
+            ("oauth-host", self.host.port()),
+        ]
     }
 }

@@ -51,6 +51,9 @@ fn events(log: &str, transaction_id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Reads one proxy's log so far.
+type LogFn<'a> = Box<dyn Fn() -> String + 'a>;
+
 fn wait_for_event(what: &str, log: impl Fn() -> String, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -102,7 +105,7 @@ fn audit_events_name_the_transaction_and_the_upstream_status() {
     let host = HostProxy::start(&module, &plugin, port, auth.port());
     let token = auth.token(peers::RESOURCE_JWT, "read");
     let bearer = format!("Bearer {token}");
-    let logs: [(&str, u16, Box<dyn Fn() -> String>); 2] = [
+    let logs: [(&str, u16, LogFn); 2] = [
         ("envoy", envoy.listener_port(), Box::new(|| envoy.log())),
         ("oauth-host", host.port(), Box::new(|| captured.text())),
     ];

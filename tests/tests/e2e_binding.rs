@@ -8,9 +8,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use oauth_tests::host::{ClientCert, Echo, Pki};
-use oauth_tests::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
-use oauth_tests::two_proxies::HostProxy;
+use oauth_tests::host::{ClientCert, Pki};
+use oauth_tests::peers::{self, AuthServer, AuthServerOptions, HttpResponse};
+use oauth_tests::two_proxies::Proxies;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -32,62 +32,6 @@ fn plugin(auth: &AuthServer, require_https: bool, extra: Value) -> Value {
         "upstream": { "claim_headers": [{ "claim": "sub", "header": "x-auth-sub" }] },
         "tick_ms": 100
     })
-}
-
-/// Envoy and oauth-host with `plugin`, plain HTTP or (with `pki`) TLS
-/// listeners asking for client certificates.
-struct Proxies {
-    envoy: Envoy,
-    host: HostProxy,
-    _upstream: Echo,
-}
-
-impl Proxies {
-    fn plain(auth: &AuthServer, plugin: &Value) -> Proxies {
-        Proxies::start(auth, plugin, None)
-    }
-
-    fn tls(auth: &AuthServer, plugin: &Value, pki: &Pki) -> Proxies {
-        Proxies::start(auth, plugin, Some(pki))
-    }
-
-    fn start(auth: &AuthServer, plugin: &Value, pki: Option<&Pki>) -> Proxies {
-        let module = oauth_tests::wasm::module("oauth-filter");
-        let upstream = Echo::start("upstream");
-        let port = upstream.addr.port();
-        let (template, listener) = match pki {
-            None => ("jwt.yaml", "{address: 127.0.0.1:0}".to_owned()),
-            Some(pki) => (
-                "mtls.yaml",
-                format!(
-                    "{{address: 127.0.0.1:0, tls: {{certificate: {}, private_key: {}, \
-                     client_certificate: optional, client_ca: {}}}}}",
-                    peers::yaml_string(&pki.path("server.pem")),
-                    peers::yaml_string(&pki.path("server.key")),
-                    peers::yaml_string(&pki.path("ca.pem")),
-                ),
-            ),
-        };
-        let mut config = peers::envoy_config(template, &module, plugin, port, auth.port());
-        if let Some(pki) = pki {
-            config = peers::with_tls(&config, pki);
-        }
-        let envoy = Envoy::start(&config, peers::next_base_id());
-        let host =
-            HostProxy::start_with_listener(&module, plugin, port, auth.port(), &[], &listener);
-        Proxies {
-            envoy,
-            host,
-            _upstream: upstream,
-        }
-    }
-
-    fn each(&self) -> [(&'static str, u16); 2] {
-        [
-            ("envoy", self.envoy.listener_port()),
-            ("oauth-host", self.host.port()),
-        ]
-    }
 }
 
 fn get(port: u16, headers: &[(&str, &str)]) -> HttpResponse {

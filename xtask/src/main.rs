@@ -292,13 +292,14 @@ fn demo(args: &[String]) -> Result<()> {
         "building the demo driver (oauth-tests `demo`, debug: oauth-host with wasmtime inside; \
          the first build takes ~5 min on 2 cores, cargo's progress follows)",
     );
-    run(without_outer_cargo_env(&mut cargo()).args([
-        "build",
-        "-p",
-        "oauth-tests",
-        "--bin",
-        "demo",
-    ]))?;
+    eprintln!("xtask: running cargo build -p oauth-tests --bin demo");
+    let status = without_outer_cargo_env(&mut cargo())
+        .args(["build", "-p", "oauth-tests", "--bin", "demo"])
+        .status()
+        .context("spawning cargo build -p oauth-tests --bin demo")?;
+    if !status.success() {
+        bail!("cargo build -p oauth-tests --bin demo failed with {status}");
+    }
     let mut driver = cargo();
     without_outer_cargo_env(&mut driver);
     driver.args([

@@ -125,7 +125,7 @@ fn variable(v: &Var, cx: &Cx<'_>, captures: &Captures<'_>) -> Option<String> {
 }
 
 /// The one distinct value (`None`: absent, or different values).
-fn one<'v>(values: Vec<&'v str>) -> Option<&'v str> {
+fn one(values: Vec<&str>) -> Option<&str> {
     let first = *values.first()?;
     values.iter().all(|v| *v == first).then_some(first)
 }
