@@ -712,6 +712,27 @@ fn discovery_finds_the_token_endpoint_once() {
     assert_eq!(out[0].method, "POST");
 }
 
+/// RFC 8414 §3.3: a discovery document naming another issuer is refused,
+/// so the gateway's credentials never go to a token endpoint it names.
+#[test]
+fn a_discovery_document_of_another_issuer_is_refused() {
+    let mut src = source(cc(), basic());
+    src.as_object_mut().unwrap().remove("token_endpoint");
+    src["discovery"] = json!({"issuer": "https://as.test/", "cluster": "as"});
+    let c = cfg(json!({"sources": [src], "default_source": "backend"}));
+    let mut w = Worker::new(c, "w1");
+    let mut s = MemoryStore::default();
+    let (_, out) = ask(&mut w, &mut s, &[], None, T0);
+    let doc = json!({"issuer": "https://evil.test/", "token_endpoint": "https://evil.test/token"});
+    let next = respond(&mut w, &mut s, &out[0], 200, doc.to_string().as_bytes(), T0);
+    assert!(next.is_empty(), "a token request went out: {next:?}");
+    let (d, _) = ask(&mut w, &mut s, &[], None, T0.plus_ms(10));
+    match d {
+        Decision::Reply(r) => assert_eq!(r.status, 502),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn composes_with_the_resource_server_role() {
     // Resource server with an inline ES256 key, then the client role.

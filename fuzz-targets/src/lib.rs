@@ -119,7 +119,7 @@ pub fn token_answer(data: &[u8]) {
         body,
     };
     let _ = client::parse_token_answer(resp());
-    let _ = client::parse_discovery(resp());
+    let _ = client::parse_discovery(resp(), "https://issuer.example");
 }
 
 /// oauth-host's configuration (YAML or JSON).

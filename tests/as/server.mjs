@@ -49,6 +49,11 @@
 //   [&ath=][&nonce=][&key=a|b][&iat_offset=S] answers a fresh proof signed with the
 //   test's client key a or b (ES256, node jose): the tests never sign
 //   proofs themselves.
+//   gateway-jwt: client_credentials with client_secret_jwt (HS256 assertion,
+//   secret gateway-jwt-secret-0123456789abcdef0123456789).
+//   gateway-tls: client_credentials with tls_client_auth (RFC 8705 §2.1):
+//   the HTTPS port's client certificate with subject
+//   CN=client-1,O=oauth-tests, chained to --tls-ca.
 //   mTLS (RFC 8705): gateway-mtls / gateway-mtls-secret, client_credentials
 //   with client_secret_basic and certificate-bound tokens; request its
 //   tokens over the HTTPS port with a client certificate to get cnf.x5t#S256.
@@ -74,6 +79,7 @@ const { values: args } = parseArgs({
     'short-ttl': { type: 'string', default: process.env.AS_SHORT_TTL ?? '2' },
     'tls-cert': { type: 'string', default: process.env.AS_TLS_CERT },
     'tls-key': { type: 'string', default: process.env.AS_TLS_KEY },
+    'tls-ca': { type: 'string', default: process.env.AS_TLS_CA },
   },
   strict: true,
 });
@@ -155,6 +161,18 @@ const configuration = {
       grant_types: ['password', 'client_credentials'],
     },
     {
+      ...clientCredentialsClient('gateway-jwt', 'client_secret_jwt'),
+      client_secret: 'gateway-jwt-secret-0123456789abcdef0123456789',
+    },
+    {
+      client_id: 'gateway-tls',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: 'CN=client-1,O=oauth-tests',
+    },
+    {
       ...clientCredentialsClient('gateway-mtls', 'client_secret_basic'),
       tls_client_certificate_bound_access_tokens: true,
     },
@@ -168,6 +186,10 @@ const configuration = {
     },
   ],
   jwks,
+  clientAuthMethods: [
+    'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt',
+    'tls_client_auth', 'none',
+  ],
   // Extra claims in every access token (JWT payload and introspection
   // response alike): a string, an array and the client as `sub`, so that
   // claim forwarding can be checked on both paths.
@@ -183,6 +205,15 @@ const configuration = {
     mTLS: {
       enabled: true,
       certificateBoundAccessTokens: true,
+      tlsClientAuth: true,
+      // Chained to --tls-ca (Node verified it; unverified peers still
+      // connect, for certificate-bound tokens of any certificate).
+      certificateAuthorized: (ctx) => ctx.req.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) => {
+        if (property !== 'tls_client_auth_subject_dn') return false;
+        const s = ctx.req.socket.getPeerCertificate?.(false)?.subject ?? {};
+        return `CN=${s.CN},O=${s.O}` === expected;
+      },
       // The certificate the client presented on the HTTPS port, as PEM.
       getCertificate: (ctx) => {
         const peer = ctx.req.socket.getPeerCertificate?.(false);
@@ -339,6 +370,7 @@ if (args['tls-cert'] && args['tls-key']) {
     key: readFileSync(args['tls-key']),
     requestCert: true,
     rejectUnauthorized: false,
+    ...(args['tls-ca'] ? { ca: readFileSync(args['tls-ca']) } : {}),
   }, (req, res) => handler(req, res));
   await new Promise((resolve, reject) => {
     tlsServer.once('error', reject);

@@ -604,6 +604,9 @@ pub struct AuthServerOptions {
     /// Certificate and key (PEM files) for a second, HTTPS port that asks
     /// for client certificates (certificate-bound tokens, RFC 8705).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// CA (PEM) whose client certificates count as authorized there
+    /// (`tls_client_auth`).
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for AuthServerOptions {
@@ -612,6 +615,7 @@ impl Default for AuthServerOptions {
             ttl_s: 300,
             short_ttl_s: 2,
             tls: None,
+            tls_ca: None,
         }
     }
 }
@@ -673,6 +677,10 @@ impl AuthServer {
             args.push(cert.display().to_string());
             args.push("--tls-key".into());
             args.push(key.display().to_string());
+        }
+        if let Some(ca) = &self.options.tls_ca {
+            args.push("--tls-ca".into());
+            args.push(ca.display().to_string());
         }
         self.starts += 1;
         let log = self.dir.0.join(format!("as-{}.log", self.starts));

@@ -61,6 +61,20 @@ impl HostProxy {
         env: &[(&str, &str)],
         listener: &str,
     ) -> HostProxy {
+        HostProxy::start_with_clusters(module, plugin, upstream_port, as_port, env, listener, "")
+    }
+
+    /// [`HostProxy::start_with_listener`] with more clusters (YAML list
+    /// items, each line starting with `  - `).
+    pub fn start_with_clusters(
+        module: &Path,
+        plugin: &Value,
+        upstream_port: u16,
+        as_port: u16,
+        env: &[(&str, &str)],
+        listener: &str,
+        extra_clusters: &str,
+    ) -> HostProxy {
         let env: Vec<String> = env
             .iter()
             .map(|(k, v)| format!("{k}: {}", peers::yaml_string(v)))
@@ -73,6 +87,7 @@ impl HostProxy {
              clusters:\n\
              \x20 - {{name: upstream, address: http://127.0.0.1:{upstream_port}}}\n\
              \x20 - {{name: auth_server, address: http://127.0.0.1:{as_port}, connect_timeout: 2s}}\n\
+             {extra_clusters}\
              filters:\n\
              \x20 - name: oauth\n\
              \x20   module: {module}\n\
@@ -275,6 +290,60 @@ impl Proxies {
     /// TLS listeners asking for client certificates (`envoy/mtls.yaml`).
     pub fn tls(auth: &AuthServer, plugin: &Value, pki: &Pki) -> Proxies {
         Proxies::start(auth, plugin, Some(pki))
+    }
+
+    /// [`Proxies::plain`] with one more cluster in both proxies,
+    /// `auth_server_tls`: the AS's HTTPS port, verified against `pki`'s CA,
+    /// presenting `pki`'s client certificate (RFC 8705 client
+    /// authentication, certificate-bound tokens of the gateway's own).
+    pub fn plain_with_tls_cluster(auth: &AuthServer, plugin: &Value, pki: &Pki) -> Proxies {
+        let module = crate::wasm::module("oauth-filter");
+        let upstream = Echo::start("upstream");
+        let port = upstream.addr.port();
+        let tls_port = auth.tls_port();
+        let envoy_cluster = format!(
+            "    - name: auth_server_tls\n\
+             \x20     type: STATIC\n\
+             \x20     connect_timeout: 2s\n\
+             \x20     load_assignment:\n\
+             \x20       cluster_name: auth_server_tls\n\
+             \x20       endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {tls_port}}}}}}}}}]}}]\n\
+             \x20     transport_socket:\n\
+             \x20       name: envoy.transport_sockets.tls\n\
+             \x20       typed_config:\n\
+             \x20         \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext\n\
+             \x20         sni: localhost\n\
+             \x20         common_tls_context:\n\
+             \x20           tls_certificates: [{{certificate_chain: {{filename: {cert}}}, private_key: {{filename: {key}}}}}]\n\
+             \x20           validation_context: {{trusted_ca: {{filename: {ca}}}}}\n",
+            cert = peers::yaml_string(&pki.path("client.pem")),
+            key = peers::yaml_string(&pki.path("client.key")),
+            ca = peers::yaml_string(&pki.path("ca.pem")),
+        );
+        let host_cluster = format!(
+            "\x20 - {{name: auth_server_tls, address: https://127.0.0.1:{tls_port}, connect_timeout: 2s, \
+             tls: {{ca: {ca}, sni: localhost, client_certificate: {cert}, client_private_key: {key}}}}}\n",
+            cert = peers::yaml_string(&pki.path("client.pem")),
+            key = peers::yaml_string(&pki.path("client.key")),
+            ca = peers::yaml_string(&pki.path("ca.pem")),
+        );
+        let mut config = peers::envoy_config("jwt.yaml", &module, plugin, port, auth.port());
+        config.push_str(&envoy_cluster);
+        let envoy = Envoy::start(&config, peers::next_base_id());
+        let host = HostProxy::start_with_clusters(
+            &module,
+            plugin,
+            port,
+            auth.port(),
+            &[],
+            "{address: 127.0.0.1:0}",
+            &host_cluster,
+        );
+        Proxies {
+            envoy,
+            host,
+            _upstream: upstream,
+        }
     }
 
     fn start(auth: &AuthServer, plugin: &Value, pki: Option<&Pki>) -> Proxies {

@@ -3,9 +3,8 @@
 //! [`peers::RESOURCE_JWT`] carry `scope` (a space-separated string),
 //! `tenant: "e2e"` and `roles: ["reader", "writer"]`.
 
-use oauth_tests::host::Echo;
-use oauth_tests::peers::{self, AuthServer, AuthServerOptions, Envoy, HttpResponse};
-use oauth_tests::two_proxies::HostProxy;
+use oauth_tests::peers::{self, AuthServer, AuthServerOptions, HttpResponse};
+use oauth_tests::two_proxies::Proxies;
 use serde_json::{json, Value};
 
 /// The JWT provider of these tests, with `extra` merged into it, and
@@ -27,43 +26,6 @@ fn plugin(auth: &AuthServer, extra: Value, scopes: Value) -> Value {
         "upstream": { "claim_headers": [{ "claim": "sub", "header": "x-auth-sub" }] },
         "tick_ms": 100
     })
-}
-
-/// Envoy and oauth-host with `plugin` on plain HTTP listeners.
-struct Proxies {
-    envoy: Envoy,
-    host: HostProxy,
-    _upstream: Echo,
-}
-
-impl Proxies {
-    fn plain(auth: &AuthServer, plugin: &Value) -> Proxies {
-        let module = oauth_tests::wasm::module("oauth-filter");
-        let upstream = Echo::start("upstream");
-        let port = upstream.addr.port();
-        let config = peers::envoy_config("jwt.yaml", &module, plugin, port, auth.port());
-        let envoy = Envoy::start(&config, peers::next_base_id());
-        let host = HostProxy::start_with_listener(
-            &module,
-            plugin,
-            port,
-            auth.port(),
-            &[],
-            "{address: 127.0.0.1:0}",
-        );
-        Proxies {
-            envoy,
-            host,
-            _upstream: upstream,
-        }
-    }
-
-    fn each(&self) -> [(&'static str, u16); 2] {
-        [
-            ("envoy", self.envoy.listener_port()),
-            ("oauth-host", self.host.port()),
-        ]
-    }
 }
 
 fn get(port: u16, path: &str, bearer: &str, headers: &[(&str, &str)]) -> HttpResponse {

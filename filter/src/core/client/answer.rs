@@ -194,8 +194,10 @@ pub fn parse_token_answer(resp: CalloutResponse<'_>) -> Result<TokenAnswer, Toke
     })
 }
 
-/// `token_endpoint` of a discovery document.
-pub fn parse_discovery(resp: CalloutResponse<'_>) -> Result<String, TokenFailure> {
+/// `token_endpoint` of a discovery document, which must name `issuer`
+/// exactly (RFC 8414 §3.3: a document naming another issuer could point the
+/// gateway's credentials at anyone's token endpoint).
+pub fn parse_discovery(resp: CalloutResponse<'_>, issuer: &str) -> Result<String, TokenFailure> {
     match resp.status {
         None => return Err(TokenFailure::NoResponse),
         Some(200) => {}
@@ -207,6 +209,14 @@ pub fn parse_discovery(resp: CalloutResponse<'_>) -> Result<String, TokenFailure
     let Ok(Value::Object(m)) = parse_strict(resp.body) else {
         return Err(TokenFailure::Discovery("document is not a JSON object"));
     };
+    match m.get("issuer") {
+        Some(Value::String(i)) if i == issuer => {}
+        _ => {
+            return Err(TokenFailure::Discovery(
+                "the document's issuer is not the configured one",
+            ))
+        }
+    }
     match m.get("token_endpoint") {
         Some(Value::String(s)) if HttpUri::parse(s).is_ok() => Ok(s.clone()),
         _ => Err(TokenFailure::Discovery("no http(s) token_endpoint")),

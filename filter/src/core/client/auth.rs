@@ -69,6 +69,10 @@ impl ClientAuth {
                     ("client_secret".into(), secret.expose().to_owned()),
                 ],
             },
+            ClientAuth::Tls { client_id, .. } => AuthParts {
+                headers: Vec::new(),
+                form: vec![("client_id".into(), client_id.clone())],
+            },
             ClientAuth::PrivateKeyJwt {
                 client_id,
                 key,

@@ -360,10 +360,13 @@ impl TokenManager {
         let lease = format!("{}/lease", src.key);
         match flight {
             Flight::Discovery(_) => {
-                let Endpoint::Discovery { authority, .. } = &src.endpoint else {
+                let Endpoint::Discovery {
+                    authority, issuer, ..
+                } = &src.endpoint
+                else {
                     return Vec::new();
                 };
-                match parse_discovery(resp) {
+                match parse_discovery(resp, issuer) {
                     Ok(text) => {
                         let Some(ep) = discovered(&text, authority.as_deref()) else {
                             return Vec::new();

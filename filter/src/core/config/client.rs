@@ -179,6 +179,8 @@ pub enum Endpoint {
         uri: HttpUri,
         /// `:authority` override, applied to the discovered endpoint too.
         authority: Option<String>,
+        /// The `issuer` the document must name (RFC 8414 §3.3).
+        issuer: String,
     },
 }
 
@@ -369,6 +371,7 @@ impl TokenSource {
                     Endpoint::Discovery {
                         uri,
                         authority: d.authority.clone(),
+                        issuer: d.issuer.clone(),
                     },
                     (d.cluster.clone(), format!("{path}.discovery.cluster")),
                 )

@@ -44,6 +44,31 @@ pub enum ClientAuthConfig {
         /// Client secret.
         client_secret: SecretRef,
     },
+    /// A JWT assertion signed HS256 with the client secret (OIDC Core §9).
+    ClientSecretJwt {
+        /// Client identifier (`iss` and `sub` of the assertion).
+        client_id: String,
+        /// Client secret (the HMAC key; at least 32 bytes).
+        client_secret: SecretRef,
+        /// `aud` of the assertion; default the endpoint's URI.
+        #[serde(default)]
+        audience: Option<String>,
+        /// Assertion lifetime in seconds.
+        #[serde(default = "defaults::assertion_lifetime_s")]
+        lifetime_s: u64,
+    },
+    /// Mutual TLS with a PKI certificate (RFC 8705 §2.1): the proxy
+    /// cluster presents the client certificate; only `client_id` is sent.
+    TlsClientAuth {
+        /// Client identifier.
+        client_id: String,
+    },
+    /// Mutual TLS with a self-signed certificate registered with the
+    /// authorization server (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth {
+        /// Client identifier.
+        client_id: String,
+    },
     /// A signed JWT assertion (RFC 7523 §2.2) in `client_assertion`.
     PrivateKeyJwt {
         /// Client identifier (`iss` and `sub` of the assertion).
@@ -77,7 +102,16 @@ pub enum ClientAuth {
         /// Client secret.
         secret: Secret,
     },
-    /// Form members `client_id`, `client_assertion_type`, `client_assertion`.
+    /// Form member `client_id`; the proxy cluster's TLS client certificate
+    /// authenticates (RFC 8705).
+    Tls {
+        /// Client identifier.
+        client_id: String,
+        /// `self_signed_tls_client_auth` rather than `tls_client_auth`.
+        self_signed: bool,
+    },
+    /// Form members `client_id`, `client_assertion_type`, `client_assertion`
+    /// (signed by a private key, or HS256 with the client secret).
     PrivateKeyJwt {
         /// Client identifier.
         client_id: String,
@@ -124,6 +158,42 @@ impl ClientAuth {
                     secret: secret(client_secret)?,
                 }
             }
+            ClientAuthConfig::ClientSecretJwt {
+                client_id,
+                client_secret,
+                audience,
+                lifetime_s,
+            } => {
+                id_ok(client_id)?;
+                if *lifetime_s == 0 || *lifetime_s > 3600 {
+                    return Err(err(
+                        format!("{path}.lifetime_s"),
+                        "must be between 1 and 3600",
+                    ));
+                }
+                let s = secret(client_secret)?;
+                if s.expose().len() < 32 {
+                    return Err(err(
+                        format!("{path}.client_secret"),
+                        "must be at least 32 bytes for HS256 (RFC 7518 §3.2)",
+                    ));
+                }
+                ClientAuth::PrivateKeyJwt {
+                    client_id: client_id.clone(),
+                    key: Arc::new(AssertionKey::Hmac(s.expose().as_bytes().to_vec())),
+                    kid: None,
+                    audience: audience.clone(),
+                    lifetime_s: *lifetime_s,
+                }
+            }
+            ClientAuthConfig::TlsClientAuth { client_id }
+            | ClientAuthConfig::SelfSignedTlsClientAuth { client_id } => {
+                id_ok(client_id)?;
+                ClientAuth::Tls {
+                    client_id: client_id.clone(),
+                    self_signed: matches!(c, ClientAuthConfig::SelfSignedTlsClientAuth { .. }),
+                }
+            }
             ClientAuthConfig::PrivateKeyJwt {
                 client_id,
                 private_key,
@@ -161,6 +231,7 @@ impl ClientAuth {
         match self {
             ClientAuth::SecretBasic { client_id, .. }
             | ClientAuth::SecretPost { client_id, .. }
+            | ClientAuth::Tls { client_id, .. }
             | ClientAuth::PrivateKeyJwt { client_id, .. } => client_id,
         }
     }
@@ -170,6 +241,15 @@ impl ClientAuth {
         match self {
             ClientAuth::SecretBasic { .. } => "client_secret_basic",
             ClientAuth::SecretPost { .. } => "client_secret_post",
+            ClientAuth::Tls {
+                self_signed: false, ..
+            } => "tls_client_auth",
+            ClientAuth::Tls {
+                self_signed: true, ..
+            } => "self_signed_tls_client_auth",
+            ClientAuth::PrivateKeyJwt { key, .. } if matches!(**key, AssertionKey::Hmac(_)) => {
+                "client_secret_jwt"
+            }
             ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
         }
     }

@@ -214,8 +214,11 @@ fn strip_location(msg: &str) -> String {
 fn resolve_secrets(raw: &Config, secrets: &Secrets) -> Result<(), ConfigError> {
     let auth_refs = |c: &ClientAuthConfig| match c {
         ClientAuthConfig::ClientSecretBasic { client_secret, .. }
-        | ClientAuthConfig::ClientSecretPost { client_secret, .. } => Some(client_secret.clone()),
-        ClientAuthConfig::PrivateKeyJwt { .. } => None,
+        | ClientAuthConfig::ClientSecretPost { client_secret, .. }
+        | ClientAuthConfig::ClientSecretJwt { client_secret, .. } => Some(client_secret.clone()),
+        ClientAuthConfig::PrivateKeyJwt { .. }
+        | ClientAuthConfig::TlsClientAuth { .. }
+        | ClientAuthConfig::SelfSignedTlsClientAuth { .. } => None,
     };
     let mut refs: Vec<(String, SecretRef)> = Vec::new();
     for (i, p) in raw.providers.iter().enumerate() {

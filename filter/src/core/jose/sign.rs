@@ -32,6 +32,9 @@ pub enum AssertionKey {
     P384(p384::ecdsa::SigningKey),
     /// RS256 (PKCS #1 v1.5, deterministic).
     Rsa(Box<rsa::RsaPrivateKey>),
+    /// HS256 with the client secret (`client_secret_jwt`, RFC 7523 §2.2 /
+    /// OIDC Core §9).
+    Hmac(Vec<u8>),
 }
 
 impl AssertionKey {
@@ -41,6 +44,7 @@ impl AssertionKey {
             AssertionKey::P256(_) => "ES256",
             AssertionKey::P384(_) => "ES384",
             AssertionKey::Rsa(_) => "RS256",
+            AssertionKey::Hmac(_) => "HS256",
         }
     }
 
@@ -66,6 +70,12 @@ impl AssertionKey {
                 let mut t = PREFIX.to_vec();
                 t.extend_from_slice(&Sha256::digest(input));
                 k.sign(rsa::Pkcs1v15Sign::new_unprefixed(), &t).ok()
+            }
+            AssertionKey::Hmac(key) => {
+                use hmac::Mac;
+                let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).ok()?;
+                mac.update(input);
+                Some(mac.finalize().into_bytes().to_vec())
             }
         }
     }
