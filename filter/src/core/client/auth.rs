@@ -141,9 +141,16 @@ mod tests {
     #[test]
     fn unknown_method_and_fields_are_refused() {
         let bad = serde_json::from_value::<ClientAuthConfig>(json!({
-            "method": "client_secret_jwt", "client_id": "gw", "client_secret": "s"
+            "method": "client_secret_saml", "client_id": "gw", "client_secret": "s"
         }));
         assert!(bad.is_err());
+        // client_secret_jwt needs an HMAC key of at least 32 bytes.
+        let short = serde_json::from_value::<ClientAuthConfig>(json!({
+            "method": "client_secret_jwt", "client_id": "gw", "client_secret": "s"
+        }))
+        .unwrap();
+        let e = ClientAuth::from_config(&short, "x", &Secrets::new()).unwrap_err();
+        assert_eq!(e.path, "x.client_secret");
         let bad = serde_json::from_value::<ClientAuthConfig>(json!({
             "method": "client_secret_post", "client_id": "gw", "client_secret": "s", "x": 1
         }));
