@@ -4,7 +4,9 @@
 //! - `extract.rs`: RFC 6750 §2.1 token extraction;
 //! - [`Resolvers`]: picks the resolver per token — `jwt.rs` (keys in
 //!   `keys/`, verified tokens in `token_cache.rs`) or `introspection/`;
-//! - `claims.rs`, `scopes.rs`: registered-claim checks and rules, scopes;
+//! - `claims.rs`, `scopes/`: registered-claim checks and rules, scopes
+//!   (static, per route, computed from the request and claims);
+//! - `binding/`: sender-constrained tokens (RFC 8705, RFC 9449);
 //! - `claim_headers.rs`: header edits for the upstream.
 
 pub mod binding;
