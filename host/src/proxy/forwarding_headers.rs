@@ -14,12 +14,14 @@ pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-fo
 pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
+/// `trailer` is not one (RFC 9110 6.6.2): it declares the message's
+/// trailer fields, and hyper sends over HTTP/1.1 only the trailers it
+/// declares, so removing it would drop every request trailer.
+const HOP_BY_HOP: [&str; 7] = [
     "connection",
     "keep-alive",
     "proxy-connection",
     "te",
-    "trailer",
     "transfer-encoding",
     "upgrade",
     "http2-settings",
