@@ -348,7 +348,8 @@ fn identity_headers_cannot_be_spoofed_in_any_spelling() {
 }
 
 /// Identity headers sent as request trailers (chunked HTTP/1.1) never reach
-/// the upstream either. Both proxies forward request trailers (the benign
+/// the upstream either. Both proxies forward request trailers (Envoy with
+/// `enable_trailers`, as `envoy/jwt.yaml` sets; the benign
 /// probe trailer must arrive, or the case would test nothing): the filter's
 /// trailers callback removes the spoofed ones.
 #[test]
