@@ -62,3 +62,20 @@ write('token_answer', 'error', b'\x02{"error":"invalid_client"}')
 write('token_answer', 'discovery', b'\x01{"issuer":"https://as","token_endpoint":"https://as/token"}')
 write('host_config', 'minimal', b"listeners: [{address: 127.0.0.1:0}]\nroutes: [{cluster: b}]\nclusters: [{name: b, address: 'http://127.0.0.1:1'}]\n")
 write('host_config', 'json', b'{"listeners":[{"address":"127.0.0.1:0","limits":{"max_connections":2}}],"routes":[],"clusters":[]}')
+
+# Seeds of the sender-constraint and JWE targets, from the vectors made by
+# independent libraries (filter/tests/vectors/make_{jwe,binding}_vectors.py).
+import json
+VEC = os.path.join(HERE, '..', 'filter', 'tests', 'vectors')
+with open(os.path.join(VEC, 'jwe_vectors.json')) as f:
+    jwe = json.load(f)
+for i, case in enumerate(jwe['cases'][:12]):
+    write('jwe', f'case{i}', case['token'].encode())
+with open(os.path.join(VEC, 'binding_vectors.json')) as f:
+    binding = json.load(f)
+for i, case in enumerate(binding['dpop'][:12]):
+    if case.get('proofs'):
+        write('dpop', f'proof{i}', case['proofs'][0].encode())
+for i, case in enumerate(binding['mtls'][:12]):
+    for j, v in enumerate(case.get('values') or []):
+        write('cert_header', f'header{i}_{j}', v.encode())

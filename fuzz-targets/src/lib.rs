@@ -31,10 +31,74 @@ pub fn targets() -> Vec<(&'static str, Target)> {
         ("path", path_check),
         ("introspection_answer", introspection_answer),
         ("token_answer", token_answer),
+        ("jwe", jwe_decrypt),
+        ("dpop", dpop_proof),
+        ("cert_header", cert_header),
     ];
     #[cfg(feature = "host")]
     all.push(("host_config", host_config));
     all
+}
+
+/// The JWE vectors' private keys (made by python jwcrypto; test keys).
+const JWE_VECTORS: &str = include_str!("../../filter/tests/vectors/jwe_vectors.json");
+
+/// A compact JWE: decrypted with every vector key (RSA, EC, oct), every
+/// algorithm allowed. Fuzzed input never decrypts; nothing panics.
+pub fn jwe_decrypt(data: &[u8]) {
+    use oauth_filter::core::jose::jwe::{self, DecryptionKey, Enc, KeyAlg};
+    let Ok(token) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(JWE_VECTORS) else {
+        return;
+    };
+    let keys: Vec<DecryptionKey> = v["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| DecryptionKey::from_jwk(k).ok())
+        .collect();
+    let mut rng = rand_chacha_seed();
+    let _ = jwe::decrypt(token, &keys, &KeyAlg::ALL, &Enc::ALL, &mut rng);
+}
+
+fn rand_chacha_seed() -> impl oauth_filter::core::jose::jwe::CryptoRngCore {
+    use rand_chacha::rand_core::SeedableRng;
+    rand_chacha::ChaCha20Rng::from_seed([7; 32])
+}
+
+/// A `DPoP` header value checked as a proof of `GET
+/// https://api.vectors.test/resource/items` with an access token, at the
+/// binding vectors' clock, with the default policy.
+pub fn dpop_proof(data: &[u8]) {
+    use oauth_filter::core::resource::binding::dpop::{check_proof, DpopPolicy, ProofRequest};
+    use oauth_filter::core::UnixMillis;
+    let Ok(proof) = std::str::from_utf8(data) else {
+        return;
+    };
+    let proofs = [proof];
+    let req = ProofRequest {
+        proofs: &proofs,
+        method: "GET",
+        uri: "https://api.vectors.test/resource/items",
+        access_token: Some("access-token"),
+        nonces: &[],
+        now: UnixMillis(1_800_000_000_000),
+    };
+    let _ = check_proof(&DpopPolicy::default(), &req, &verify::Verifier::default());
+}
+
+/// A client-certificate header: as Envoy's `x-forwarded-client-cert` and as
+/// a URL-encoded PEM certificate.
+pub fn cert_header(data: &[u8]) {
+    use oauth_filter::core::resource::binding::mtls;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = mtls::from_xfcc(&[text]);
+    let _ = mtls::from_pem_header(&[text]);
+    let _ = mtls::from_connection(Some(data));
 }
 
 /// The keys the JWS target verifies against (EC P-256, RSA, Ed25519, HMAC;
