@@ -2,7 +2,7 @@
 //! lines, scopes on cache hits. Tokens and keys from `vectors/vectors.json`.
 
 mod common;
-use common::{Decision, Worker};
+use common::{vector_token as token, vectors, Decision, Worker};
 
 use base64::Engine;
 use oauth_filter::core::config;
@@ -10,21 +10,6 @@ use oauth_filter::core::events::{AuditEvent, Event, Metric};
 use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/vectors.json")).unwrap()
-}
-
-fn token(name: &str) -> String {
-    let v = vectors();
-    let c = v["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c["headers"][0][1].as_str().unwrap()["Bearer ".len()..].to_owned()
-}
 
 fn filter(patch: Value) -> (Worker, UnixMillis) {
     let v = vectors();

@@ -3,15 +3,11 @@
 //! metadata (the document, and `resource_metadata` in 401 challenges).
 
 mod common;
-use common::{Decision, Worker};
+use common::{vector_token as token, vectors, Decision, Worker};
 
 use oauth_filter::core::config;
 use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::{json, Value};
-
-fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/vectors.json")).unwrap()
-}
 
 fn worker(patch: Value) -> (Worker, UnixMillis) {
     let v = vectors();
@@ -24,17 +20,6 @@ fn worker(patch: Value) -> (Worker, UnixMillis) {
         Worker::new(cfg, "w"),
         UnixMillis::from_secs(v["now"].as_u64().unwrap()),
     )
-}
-
-fn token(name: &str) -> String {
-    let v = vectors();
-    let c = v["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c["headers"][0][1].as_str().unwrap()["Bearer ".len()..].to_owned()
 }
 
 fn reply(

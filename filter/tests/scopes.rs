@@ -5,26 +5,11 @@
 //! `tenant: "acme"`; `scope_via_scp`: `scp: ["admin"]`).
 
 mod common;
-use common::{Decision, Worker};
+use common::{vector_token as token, vectors, Decision, Worker};
 
 use oauth_filter::core::config;
 use oauth_filter::core::{RequestView, UnixMillis};
 use serde_json::{json, Value};
-
-fn vectors() -> Value {
-    serde_json::from_str(include_str!("vectors/vectors.json")).unwrap()
-}
-
-fn token(name: &str) -> String {
-    let v = vectors();
-    let c = v["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c["headers"][0][1].as_str().unwrap()["Bearer ".len()..].to_owned()
-}
 
 /// The vectors' configuration with `scopes`, and `provider` merged into
 /// the first provider.

@@ -407,15 +407,7 @@ pub fn http_request(
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-        head.push_str(&format!("content-length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
+    let head = request_head(method, path, &format!("127.0.0.1:{port}"), headers, body);
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
     // No half-close: Node's server drops a half-closed connection before
@@ -423,6 +415,26 @@ pub fn http_request(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse_response(&raw, method == "HEAD")
+}
+
+/// The head of a `connection: close` HTTP/1.1 request (with
+/// `content-length` when there is a body or the method has one).
+fn request_head(
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 /// Sends `raw` (a whole HTTP/1.1 request, byte for byte: hostile shapes
@@ -458,15 +470,7 @@ pub fn https_request(
     tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
     tcp.set_write_timeout(Some(Duration::from_secs(30)))?;
     let mut stream = rustls::StreamOwned::new(conn, tcp);
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
-        head.push_str(&format!("content-length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
+    let head = request_head(method, path, &format!("localhost:{port}"), headers, body);
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
     let mut raw = Vec::new();

@@ -218,3 +218,18 @@ fn form_decode(s: &str) -> String {
 pub fn member<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
     f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
+
+/// The JWS vectors made by `vectors/make_vectors.py`.
+pub fn vectors() -> serde_json::Value {
+    serde_json::from_str(include_str!("../vectors/vectors.json")).expect("vectors.json is JSON")
+}
+
+/// The token of the vector case `name` (its `Authorization: Bearer` value).
+pub fn vector_token(name: &str) -> String {
+    let v = vectors();
+    let c = v["cases"]
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no vector case {name}"));
+    c["headers"][0][1].as_str().expect("a header value")["Bearer ".len()..].to_owned()
+}

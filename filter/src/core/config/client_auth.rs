@@ -126,6 +126,17 @@ pub enum ClientAuth {
     },
 }
 
+/// An assertion's `lifetime_s`: 1–3600 seconds.
+fn assertion_lifetime(lifetime_s: u64, path: &str) -> Result<(), ConfigError> {
+    if lifetime_s == 0 || lifetime_s > 3600 {
+        return Err(err(
+            format!("{path}.lifetime_s"),
+            "must be between 1 and 3600",
+        ));
+    }
+    Ok(())
+}
+
 impl ClientAuth {
     /// Validate the configuration at `path` (e.g. `providers[0].introspection.client_auth`).
     pub fn from_config(
@@ -165,12 +176,7 @@ impl ClientAuth {
                 lifetime_s,
             } => {
                 id_ok(client_id)?;
-                if *lifetime_s == 0 || *lifetime_s > 3600 {
-                    return Err(err(
-                        format!("{path}.lifetime_s"),
-                        "must be between 1 and 3600",
-                    ));
-                }
+                assertion_lifetime(*lifetime_s, path)?;
                 let s = secret(client_secret)?;
                 if s.expose().len() < 32 {
                     return Err(err(
@@ -201,12 +207,7 @@ impl ClientAuth {
                 lifetime_s,
             } => {
                 id_ok(client_id)?;
-                if *lifetime_s == 0 || *lifetime_s > 3600 {
-                    return Err(err(
-                        format!("{path}.lifetime_s"),
-                        "must be between 1 and 3600",
-                    ));
-                }
+                assertion_lifetime(*lifetime_s, path)?;
                 let kpath = format!("{path}.private_key");
                 let key = assertion_key(&private_key.0)
                     .map_err(|e| err(format!("{kpath}.{}", e.member), e.message))?;
