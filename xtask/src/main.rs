@@ -163,11 +163,20 @@ fn test() -> Result<()> {
         .env("OAUTH_AS_DIR", &node_as.dir)
         .env("PYTHON", &python);
     let tests = run(&mut cmd);
+    report_disk();
     // Formatting and clippy (native and wasm32-wasip1, warnings denied) are
     // checked after the tests so a style slip does not hide their results;
     // any of them failing fails the task.
     let lints = lint();
     tests.and(lints)
+}
+
+/// Prints the free space where the build lives: a CI disk once filled up
+/// during the lints, and this line shows how close a run came.
+fn report_disk() {
+    let target = root().join("target");
+    let _ = Command::new("df").arg("-h").arg(&target).status();
+    let _ = Command::new("du").arg("-sh").arg(&target).status();
 }
 
 /// `cargo xtask fuzz [--secs N] [target ...]`.
