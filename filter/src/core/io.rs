@@ -47,6 +47,9 @@ pub struct Outbox {
     /// upstream's status ([`crate::core::audit::complete`]) when its
     /// response headers arrive (or the stream ends).
     pub pending_audit: Option<Box<crate::core::events::AuditEvent>>,
+    /// Headers to add to the response of the request just forwarded
+    /// (`set-cookie` of a renewed login session).
+    pub response_headers: Vec<(String, String)>,
 }
 
 impl Outbox {
@@ -69,6 +72,7 @@ impl Outbox {
             && self.ready.is_empty()
             && self.injected.is_none()
             && self.pending_audit.is_none()
+            && self.response_headers.is_empty()
     }
 }
 

@@ -56,12 +56,14 @@ pub mod failure;
 pub mod held;
 pub mod io;
 pub mod jose;
+pub mod login;
 pub mod pipeline;
 pub mod request;
 pub mod resource;
 pub mod response;
 pub mod route;
 pub mod shared;
+pub mod sts;
 pub mod util;
 
 pub use callout::{Callout, CalloutId, CalloutResponse};

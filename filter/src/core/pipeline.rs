@@ -17,6 +17,7 @@ use super::failure;
 use super::held::WaitFor;
 use super::io::{Io, Outbox};
 use super::jose::verify::{SignatureBackend, Verifier};
+use super::login::{self, LoginOutcome, LoginState};
 pub use super::request::{Connection, Needs, RequestView};
 use super::resource::claim_headers::{self, HeaderEdits};
 use super::resource::extract::extract_with_scheme;
@@ -67,6 +68,8 @@ pub struct Filter {
     /// Transaction ids made here: a per-worker prefix and a counter.
     tx_prefix: String,
     tx_seq: std::cell::Cell<u64>,
+    /// Browser login (with `login`): randomness and calls under way.
+    login: Option<LoginState>,
 }
 
 impl Filter {
@@ -91,12 +94,18 @@ impl Filter {
         let n_sources = cfg.client.as_ref().map_or(0, |c| c.sources.len());
         Filter {
             resolvers: Resolvers::new(&cfg, worker_id, verifier),
-            cfg: Arc::new(cfg),
             tokens: TokenManager::new(n_sources, worker_id),
             verifier,
             now: UnixMillis::default(),
             tx_prefix: super::util::hex::sha256_id(worker_id, 4),
             tx_seq: std::cell::Cell::new(0),
+            // Re-seeded from the host by `seed_rng`; until then the worker
+            // id (unique per worker) keys the stream.
+            login: cfg
+                .login
+                .as_ref()
+                .map(|_| LoginState::new(sha2::Sha256::digest(worker_id.as_bytes()).into())),
+            cfg: Arc::new(cfg),
         }
     }
 
@@ -118,6 +127,15 @@ impl Filter {
     /// with 32 bytes from the host.
     pub fn seed_rng(&mut self, seed: [u8; 32]) {
         self.resolvers.seed(seed);
+        if let Some(l) = &mut self.login {
+            // Its own stream: never the bytes the resolvers use.
+            let derived: [u8; 32] = sha2::Sha256::new()
+                .chain_update(b"login\0")
+                .chain_update(seed)
+                .finalize()
+                .into();
+            *l = LoginState::new(derived);
+        }
     }
 
     /// The introspection answer cache (tests, tooling).
@@ -130,8 +148,14 @@ impl Filter {
     pub fn needs(&self) -> Needs {
         let providers = &self.cfg.providers;
         let rs = !providers.is_empty();
+        // The login builds its redirect URI from the request's scheme.
+        let login_scheme = self
+            .cfg
+            .login
+            .as_ref()
+            .is_some_and(|l| l.public_origin.is_none());
         Needs {
-            tls: rs && self.cfg.raw.require_https,
+            tls: (rs && self.cfg.raw.require_https) || login_scheme,
             peer_certificate: providers
                 .iter()
                 .any(|p| p.sender_constraint.certificate == CertificateSource::Connection),
@@ -168,6 +192,9 @@ impl Filter {
         jwt.keys_changed(&changed);
         io.out.callouts.extend(self.tokens.drain_background());
         self.resolvers.introspection.on_tick(io);
+        if let Some(l) = &mut self.login {
+            l.on_tick(io.now);
+        }
     }
 
     /// A callout started from a request context will never be answered (the
@@ -181,6 +208,11 @@ impl Filter {
             }
             CalloutId::Introspection(_) | CalloutId::Keys { .. } => {
                 self.resolvers.introspection.abandon(id, io)
+            }
+            CalloutId::Login(seq) => {
+                if let Some(l) = &mut self.login {
+                    l.abandon(seq, io);
+                }
             }
         }
     }
@@ -211,6 +243,12 @@ impl Filter {
                 jwt.keys.on_response(id, resp, io, &mut changed);
                 jwt.keys_changed(&changed);
             }
+            CalloutId::Login(seq) => {
+                if let Some(l) = &mut self.login {
+                    let revocation = l.is_revocation(seq);
+                    l.on_response(seq, revocation, resp, io);
+                }
+            }
         }
     }
 
@@ -231,6 +269,7 @@ impl Filter {
     pub fn handle_request(&mut self, req: &RequestView<'_>, io: &mut Io<'_>) -> Decision {
         io.out.injected = None;
         io.out.pending_audit = None;
+        io.out.response_headers.clear();
         self.now = io.now;
         // One path for the rules and the upstream: an ambiguous path is
         // refused before anything else (docs/filter-config.md, "Request paths").
@@ -252,6 +291,24 @@ impl Filter {
         } else {
             path.as_str()
         };
+        // Browser login: its endpoints, and the routes it protects unless
+        // the request brings its own token for the resource server.
+        let bearer_for_rs = !self.cfg.providers.is_empty() && req.header("authorization").is_some();
+        if !bearer_for_rs {
+            match self.login_stage(req, path, io) {
+                LoginOutcome::NotMine => {}
+                LoginOutcome::Forward { edits, set_cookies } => {
+                    io.out.response_headers.extend(
+                        set_cookies
+                            .into_iter()
+                            .map(|c| ("set-cookie".to_owned(), c)),
+                    );
+                    return Decision::Continue(edits);
+                }
+                LoginOutcome::Reply(r) => return Decision::Reply(r),
+                LoginOutcome::Wait(w) => return Decision::Pause(w),
+            }
+        }
         if self.cfg.providers.is_empty() {
             // Client role only: no caller token is required.
             return match self.client_stage(req, path, HeaderEdits::default(), io) {
@@ -367,6 +424,20 @@ impl Filter {
                 && req
                     .header("x-forwarded-proto")
                     .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+    }
+
+    fn login_stage(&mut self, req: &RequestView<'_>, path: &str, io: &mut Io<'_>) -> LoginOutcome {
+        let (Some(state), Some(cfg)) = (self.login.as_mut(), self.cfg.login.as_ref()) else {
+            return LoginOutcome::NotMine;
+        };
+        let mut cx = login::Cx {
+            login: cfg,
+            keys: &mut self.resolvers.jwt.keys,
+            key_base: self.cfg.providers.len(),
+            verifier: &self.verifier,
+            trust_forwarded_proto: self.cfg.raw.trust_forwarded_proto,
+        };
+        state.stage(&mut cx, req, path, io)
     }
 
     fn client_stage(

@@ -36,6 +36,7 @@ impl Context for Http {
         // A held stream that ends (client gone) must not be resumed later.
         self.worker.borrow_mut().held.release(self.id);
         self.worker.borrow_mut().injected.remove(&self.id);
+        self.worker.borrow_mut().response_headers.remove(&self.id);
         finish_audit(&self.worker, self.id);
         abandon_callouts(&self.worker, self.id);
         true

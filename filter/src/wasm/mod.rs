@@ -74,6 +74,9 @@ pub struct Worker {
     /// Audit events of forwarded streams, with when the request arrived:
     /// written when the upstream's response headers come (or the stream ends).
     pub audits: HashMap<u32, (Box<AuditEvent>, UnixMillis)>,
+    /// Headers to add to the responses of forwarded streams (a renewed
+    /// login session's `set-cookie`).
+    pub response_headers: HashMap<u32, Vec<(String, String)>>,
     /// Metric ids by name.
     metrics: HashMap<String, u32>,
     /// Counter increments not yet given to the host (flushed on the tick, so
@@ -94,6 +97,7 @@ impl Worker {
             root_id: 0,
             injected: HashMap::new(),
             audits: HashMap::new(),
+            response_headers: HashMap::new(),
             metrics: HashMap::new(),
             pending_counters: HashMap::new(),
         }))
@@ -235,10 +239,14 @@ pub fn call<T>(
         ready,
         injected,
         pending_audit,
+        response_headers,
     } = out;
     w.emit(events);
     if let (Some(ctx), Some(i)) = (stream, injected) {
         w.injected.insert(ctx, i);
+    }
+    if let Some(ctx) = stream.filter(|_| !response_headers.is_empty()) {
+        w.response_headers.insert(ctx, response_headers);
     }
     if let (Some(ctx), Some(ev)) = (stream, pending_audit) {
         let arrived = UnixMillis(now.0.saturating_sub(ev.elapsed_ms));
@@ -575,10 +583,17 @@ pub fn strip_owned_trailers(worker: &WorkerRef) {
 /// The upstream's response headers for stream `ctx` (current context): a
 /// request that carried the gateway's token may have had it refused.
 pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
-    let (injected, audit) = {
+    let (injected, audit, add) = {
         let mut w = worker.borrow_mut();
-        (w.injected.remove(&ctx), w.audits.remove(&ctx))
+        (
+            w.injected.remove(&ctx),
+            w.audits.remove(&ctx),
+            w.response_headers.remove(&ctx),
+        )
     };
+    for (k, v) in add.iter().flatten() {
+        let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, k, v);
+    }
     if injected.is_none() && audit.is_none() {
         return;
     }

@@ -25,6 +25,8 @@ pub struct TokenAnswer {
     pub refresh_token: Option<String>,
     /// `scope` granted.
     pub scope: Option<String>,
+    /// `id_token` (OpenID Connect: authorization code and refresh grants).
+    pub id_token: Option<String>,
 }
 
 impl fmt::Debug for TokenAnswer {
@@ -38,6 +40,7 @@ impl fmt::Debug for TokenAnswer {
                 &self.refresh_token.as_ref().map(|_| "<redacted>"),
             )
             .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -185,12 +188,16 @@ pub fn parse_token_answer(resp: CalloutResponse<'_>) -> Result<TokenAnswer, Toke
         .map_err(|_| TokenFailure::Malformed("refresh_token is not a string"))?
         .filter(|s| !s.is_empty());
     let scope = opt_str("scope").map_err(|_| TokenFailure::Malformed("scope is not a string"))?;
+    let id_token = opt_str("id_token")
+        .map_err(|_| TokenFailure::Malformed("id_token is not a string"))?
+        .filter(|s| !s.is_empty());
     Ok(TokenAnswer {
         access_token,
         token_type,
         expires_in,
         refresh_token,
         scope,
+        id_token,
     })
 }
 

@@ -43,6 +43,7 @@ pub mod binding;
 pub mod client;
 pub mod client_auth;
 pub mod introspection;
+pub mod login;
 pub mod provider;
 pub mod responses;
 pub mod secrets;
@@ -158,6 +159,10 @@ pub struct Config {
     /// upstream ([`super::client`]).
     #[serde(default)]
     pub client: Option<ClientConfig>,
+    /// The gateway as an OpenID Connect relying party: browser login,
+    /// sessions in sealed cookies ([`super::login`]).
+    #[serde(default)]
+    pub login: Option<login::LoginConfig>,
 }
 
 /// The validated configuration the core runs with.
@@ -174,6 +179,8 @@ pub struct FilterConfig {
     pub introspector: Option<usize>,
     /// The client role, when configured.
     pub client: Option<Client>,
+    /// Browser login, when configured.
+    pub login: Option<login::Login>,
     /// Failure responses by error class.
     pub failure_responses: std::collections::BTreeMap<String, responses::FailureResponse>,
     /// The metadata document, when configured.
@@ -245,10 +252,10 @@ fn resolve_secrets(raw: &Config, secrets: &Secrets) -> Result<(), ConfigError> {
 }
 
 fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError> {
-    if raw.providers.is_empty() && raw.client.is_none() {
+    if raw.providers.is_empty() && raw.client.is_none() && raw.login.is_none() {
         return Err(err(
             "providers",
-            "at least one provider is required (or a client section)",
+            "at least one provider is required (or a client or login section)",
         ));
     }
     let mut scopes = sections::validate(&raw)?;
@@ -266,6 +273,15 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
             .map(|r| &mut r.route)
             .chain(client_rules.map(|r| &mut r.route))
         {
+            route.fold_case();
+        }
+    }
+    let mut login = match &raw.login {
+        Some(l) => Some(login::Login::from_config(l, secrets)?),
+        None => None,
+    };
+    if raw.case_insensitive_paths {
+        for route in login.iter_mut().flat_map(|l| l.routes.iter_mut()) {
             route.fold_case();
         }
     }
@@ -298,6 +314,7 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
         providers,
         introspector,
         client,
+        login,
     })
 }
 

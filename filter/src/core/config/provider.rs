@@ -440,52 +440,7 @@ pub(super) fn validate(
                     "required unless resolver is introspection",
                 ))
             }
-            Some(JwksSource::Inline(v)) => {
-                let set = JwkSet::from_value(v, true)
-                    .map_err(|e| err(format!("{p}.jwks.inline{}", e.path), e.message))?;
-                if set.keys.is_empty() {
-                    return Err(err(format!("{p}.jwks.inline.keys"), "no usable key"));
-                }
-                KeySource::Inline(set)
-            }
-            Some(JwksSource::Pem(k)) => {
-                let set = jwk_set_from_pem(&k.keys, k.kid.as_deref())
-                    .map_err(|e| err(format!("{p}.jwks.pem.keys"), e.to_string()))?;
-                KeySource::Inline(set)
-            }
-            Some(JwksSource::Remote(r)) => {
-                let uri = check::http_uri(
-                    &r.uri,
-                    r.authority.as_deref(),
-                    format!("{p}.jwks.remote.uri"),
-                )?;
-                check::cluster(&r.cluster, &format!("{p}.jwks.remote.cluster"))?;
-                KeySource::Remote {
-                    uri,
-                    cluster: r.cluster.clone(),
-                }
-            }
-            Some(JwksSource::Discovery(d)) => {
-                let text = match &d.uri {
-                    Some(u) => u.clone(),
-                    None => format!(
-                        "{}/.well-known/openid-configuration",
-                        pc.issuer.trim_end_matches('/')
-                    ),
-                };
-                let field = if d.uri.is_some() {
-                    format!("{p}.jwks.discovery.uri")
-                } else {
-                    format!("{p}.issuer")
-                };
-                let uri = check::http_uri(&text, d.authority.as_deref(), field)?;
-                check::cluster(&d.cluster, &format!("{p}.jwks.discovery.cluster"))?;
-                KeySource::Discovery {
-                    uri,
-                    cluster: d.cluster.clone(),
-                    authority: d.authority.clone(),
-                }
-            }
+            Some(src) => key_source(src, &pc.issuer, &p)?,
         };
         for (j, c) in pc.required_claims.iter().enumerate() {
             if c.is_empty() {
@@ -547,4 +502,61 @@ pub(super) fn validate(
         });
     }
     Ok((providers, introspector))
+}
+
+/// A validated key source from `jwks` at `{p}.jwks` (providers, login
+/// registrations); `issuer` places the discovery document.
+pub(super) fn key_source(
+    src: &JwksSource,
+    issuer: &str,
+    p: &str,
+) -> Result<KeySource, ConfigError> {
+    Ok(match src {
+        JwksSource::Inline(v) => {
+            let set = JwkSet::from_value(v, true)
+                .map_err(|e| err(format!("{p}.jwks.inline{}", e.path), e.message))?;
+            if set.keys.is_empty() {
+                return Err(err(format!("{p}.jwks.inline.keys"), "no usable key"));
+            }
+            KeySource::Inline(set)
+        }
+        JwksSource::Pem(k) => {
+            let set = jwk_set_from_pem(&k.keys, k.kid.as_deref())
+                .map_err(|e| err(format!("{p}.jwks.pem.keys"), e.to_string()))?;
+            KeySource::Inline(set)
+        }
+        JwksSource::Remote(r) => {
+            let uri = check::http_uri(
+                &r.uri,
+                r.authority.as_deref(),
+                format!("{p}.jwks.remote.uri"),
+            )?;
+            check::cluster(&r.cluster, &format!("{p}.jwks.remote.cluster"))?;
+            KeySource::Remote {
+                uri,
+                cluster: r.cluster.clone(),
+            }
+        }
+        JwksSource::Discovery(d) => {
+            let text = match &d.uri {
+                Some(u) => u.clone(),
+                None => format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                ),
+            };
+            let field = if d.uri.is_some() {
+                format!("{p}.jwks.discovery.uri")
+            } else {
+                format!("{p}.issuer")
+            };
+            let uri = check::http_uri(&text, d.authority.as_deref(), field)?;
+            check::cluster(&d.cluster, &format!("{p}.jwks.discovery.cluster"))?;
+            KeySource::Discovery {
+                uri,
+                cluster: d.cluster.clone(),
+                authority: d.authority.clone(),
+            }
+        }
+    })
 }

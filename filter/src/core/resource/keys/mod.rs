@@ -122,11 +122,21 @@ pub struct KeyManager {
 impl KeyManager {
     /// Key state for `cfg`; `worker` must be unique per worker in the process.
     pub fn new(cfg: &FilterConfig, worker: &str) -> KeyManager {
-        let providers = cfg
+        // Index order: the providers, then the login registrations (their
+        // ID-token keys): `WaitFor::Keys(i)` and `lookup(i)` use it.
+        let owners = cfg
             .providers
             .iter()
-            .map(|p| {
-                let (source, state, target) = match &p.keys {
+            .map(|p| (&p.name, &p.issuer, &p.keys))
+            .chain(
+                cfg.login
+                    .iter()
+                    .flat_map(|l| l.registrations.iter())
+                    .map(|r| (&r.name, &r.issuer, &r.keys)),
+            );
+        let providers = owners
+            .map(|(name, issuer, keys)| {
+                let (source, state, target) = match keys {
                     KeySource::None => (
                         Source::Inline,
                         KeyState::Ready {
@@ -168,14 +178,14 @@ impl KeyManager {
                 };
                 // Records are per (issuer, source) so that two plugin configs
                 // in one VM never share a set they do not both trust.
-                let id = sha256_id(&format!("{}\n{}", p.issuer, target), 6);
+                let id = sha256_id(&format!("{issuer}\n{target}"), 6);
                 ProviderKeys {
-                    name: p.name.clone(),
-                    issuer: p.issuer.clone(),
+                    name: name.clone(),
+                    issuer: issuer.clone(),
                     source,
                     state,
-                    record_key: format!("oauth-filter/keys/{}/{id}", p.name),
-                    lease_key: format!("oauth-filter/lease/{}/{id}", p.name),
+                    record_key: format!("oauth-filter/keys/{name}/{id}"),
+                    lease_key: format!("oauth-filter/lease/{name}/{id}"),
                     adopted_cas: 0,
                     record: None,
                     refetch_wanted: false,

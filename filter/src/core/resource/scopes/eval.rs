@@ -14,7 +14,7 @@ use crate::core::config::sections::scope_expr::{
 use crate::core::config::sections::RuleKind;
 use crate::core::config::Scopes;
 use crate::core::route::method_matches;
-use abi_wire::hex::nibble;
+use crate::core::util::form::{parse_query, percent_decode as decode};
 
 /// Captures of a `path_template`: name → decoded value (`None`: the
 /// segment does not decode to text without `/`).
@@ -256,48 +256,6 @@ fn match_template<'t>(t: &'t PathTemplate, path: &str) -> Option<Vec<(&'t str, O
 /// `/`.
 fn decode_segment(s: &str) -> Option<String> {
     decode(s, false).filter(|d| !d.contains('/'))
-}
-
-/// Percent-decode (`plus`: `+` is a space); `None` for a malformed escape
-/// or bytes that are not UTF-8.
-fn decode(s: &str, plus: bool) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'%' => {
-                let h = nibble(*b.get(i + 1)?)?;
-                let l = nibble(*b.get(i + 2)?)?;
-                out.push(h * 16 + l);
-                i += 3;
-            }
-            b'+' if plus => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// The query of a raw `:path` as decoded name/value pairs (`None`: some
-/// pair does not decode).
-fn parse_query(raw_path: &str) -> Option<Vec<(String, String)>> {
-    let Some((_, q)) = raw_path.split_once('?') else {
-        return Some(Vec::new());
-    };
-    let q = q.split('#').next().unwrap_or(q);
-    let mut out = Vec::new();
-    for pair in q.split('&').filter(|p| !p.is_empty()) {
-        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((decode(n, true)?, decode(v, true)?));
-    }
-    Some(out)
 }
 
 #[cfg(test)]
