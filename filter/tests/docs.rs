@@ -12,7 +12,13 @@ fn secrets() -> Secrets {
         .and_then(|ks| ks.iter().find(|k| k["kid"] == "rsa1"))
         .expect("rsa1 in the JWE vectors")
         .to_string();
-    Secrets::new().with_env([("RS_DECRYPTION_JWK".to_owned(), rsa)])
+    let long = "0123456789abcdef0123456789abcdef".to_owned();
+    Secrets::new().with_env([
+        ("RS_DECRYPTION_JWK".to_owned(), rsa),
+        ("WEB_CLIENT_SECRET".to_owned(), "web-secret".to_owned()),
+        ("SESSION_KEY".to_owned(), long.clone()),
+        ("SESSION_KEY_OLD".to_owned(), long),
+    ])
 }
 
 #[test]

@@ -22,7 +22,7 @@ A minimal host.yaml: the oauth filter in front of one upstream
   clusters: [{name: api, address: 'http://127.0.0.1:3000'}]
   filters:
     - name: oauth
-      module: target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm   # from `cargo xtask build`
+      module: target/wasm/opt/oauth_filter.wasm   # from `cargo xtask build`
       configuration_file: filter.json                            # docs/filter-config.md
 
 Relative paths resolve against the config file's directory. All settings:
@@ -116,7 +116,7 @@ fn hint(e: &ConfigError) -> Option<&'static str> {
     if field.starts_with("filters[") && field.ends_with("].module") && unreadable {
         return Some(
             "build the filter with `cargo xtask build`: it writes \
-             target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm; \
+             target/wasm/opt/oauth_filter.wasm; \
              relative paths resolve against the config file's directory",
         );
     }

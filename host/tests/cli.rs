@@ -118,9 +118,7 @@ fn help_has_examples_and_the_example_config_checks() {
     let (code, stdout, stderr) = run(&["check", "--config", path.to_str().unwrap()]);
     assert_ne!(code, 0, "{stdout}");
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
-    let module = dir
-        .0
-        .join("target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm");
+    let module = dir.0.join("target/wasm/opt/oauth_filter.wasm");
     assert!(
         stderr.starts_with(&format!(
             "config error: filters[0].module: cannot read {}",

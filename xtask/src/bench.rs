@@ -108,11 +108,8 @@ fn build_filter(target: &std::path::Path, profile: &str) -> Result<PathBuf> {
         .join("wasm32-wasip1")
         .join(sub)
         .join("oauth_filter.wasm");
-    let size = std::fs::metadata(&module)
-        .with_context(|| format!("{} missing", module.display()))?
-        .len();
-    eprintln!("xtask: {} ({size} bytes)", module.display());
-    Ok(module)
+    std::fs::metadata(&module).with_context(|| format!("{} missing", module.display()))?;
+    crate::optimise(&module)
 }
 
 /// The no-op floor module (`bench/noop`, a workspace of its own), into

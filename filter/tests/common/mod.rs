@@ -40,6 +40,9 @@ pub struct Worker {
     ready: Vec<WaitFor>,
     /// What the last paused request waits for.
     pub last_wait: Option<WaitFor>,
+    /// Response headers the last forwarded request asked for
+    /// ([`Outbox::response_headers`]).
+    pub response_headers: Vec<(String, String)>,
 }
 
 impl Deref for Worker {
@@ -66,6 +69,7 @@ impl Worker {
             injected: None,
             ready: Vec::new(),
             last_wait: None,
+            response_headers: Vec::new(),
         }
     }
 
@@ -79,6 +83,7 @@ impl Worker {
         let mut out = Outbox::default();
         let v = f(&mut self.filter, &mut Io::new(now, store, &mut out));
         self.events.extend(out.events);
+        self.response_headers = out.response_headers;
         // A forwarded request's audit event: completed at once as if the
         // upstream answered 200 right away (tests that care complete it
         // themselves from `pending_audit`).

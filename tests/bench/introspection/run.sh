@@ -30,7 +30,7 @@ clusters:
   - {name: as, address: 'http://127.0.0.1:$ip', connect_timeout: 1s, request_timeout: 5s}
 filters:
   - name: oauth
-    module: '$root/target/wasm/wasm32-wasip1/wasm/oauth_filter.wasm'
+    module: '$root/target/wasm/opt/oauth_filter.wasm'
     vm_id: oauth
     configuration: '$filter'
 YAML

@@ -18,7 +18,7 @@ use oauth_tests::jwt::{access_claims, jwks, SigningKey};
 use oauth_tests::peers::{self, Envoy};
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: demo [--proxy oauth-host|envoy] [--module oauth_filter.wasm]";
+const USAGE: &str = "usage: demo [--proxy oauth-host|envoy] [--module oauth_filter.wasm] [--login]";
 
 const ISSUER: &str = "https://demo-issuer.example";
 const AUDIENCE: &str = "demo-api";
@@ -30,11 +30,13 @@ enum Proxy {
     Envoy,
 }
 
-/// `--proxy` (default oauth-host) and `--module` (default: built here).
-fn parse_args() -> (Proxy, Option<PathBuf>) {
+/// `--proxy` (default oauth-host), `--module` (default: built here) and
+/// `--login` (the browser-login demo).
+fn parse_args() -> (Proxy, Option<PathBuf>, bool) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut proxy = Proxy::OauthHost;
     let mut module = None;
+    let mut login = false;
     let mut it = args.iter();
     let usage = |arg: &str| -> ! {
         eprintln!("demo: unexpected argument `{arg}`\n{USAGE}");
@@ -53,6 +55,7 @@ fn parse_args() -> (Proxy, Option<PathBuf>) {
                 Some(path) => module = Some(PathBuf::from(path)),
                 None => usage(arg),
             },
+            "--login" => login = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -60,7 +63,7 @@ fn parse_args() -> (Proxy, Option<PathBuf>) {
             other => usage(other),
         }
     }
-    (proxy, module)
+    (proxy, module, login)
 }
 
 /// The filter configuration both proxies run (docs/filter-config.md).
@@ -102,12 +105,20 @@ enum Running {
     Envoy(Box<Envoy>),
 }
 
-async fn start_host(module: &Path, filter: &Value, echo: &Echo, dir: &TempDir) -> Running {
+async fn start_host(
+    module: &Path,
+    filter: &Value,
+    echo: &Echo,
+    dir: &TempDir,
+    as_port: u16,
+) -> Running {
     let port = port_or_any(8080);
     let yaml = format!(
         "workers: 2\nadmin: {{address: 127.0.0.1:0}}\nlisteners: [{{address: 127.0.0.1:{port}}}]\n\
          routes: [{{cluster: echo}}]\n\
-         clusters: [{{name: echo, address: '{}', connect_timeout: 1s, request_timeout: 5s}}]\n\
+         clusters: [{{name: echo, address: '{}', connect_timeout: 1s, request_timeout: 5s}}, \
+         {{name: auth_server, address: 'http://127.0.0.1:{as_port}', connect_timeout: 1s, \
+         request_timeout: 10s}}]\n\
          filters:\n  - name: oauth\n    module: '{}'\n    vm_id: oauth\n    configuration: '{}'\n",
         echo.url(),
         module.display(),
@@ -116,7 +127,13 @@ async fn start_host(module: &Path, filter: &Value, echo: &Echo, dir: &TempDir) -
     Running::Host(Host::start(&yaml, dir.path()).await)
 }
 
-async fn start_envoy(module: &Path, filter: &Value, echo: &Echo) -> Running {
+async fn start_envoy(
+    module: &Path,
+    filter: &Value,
+    echo: &Echo,
+    template: &str,
+    as_port: u16,
+) -> Running {
     let bin = peers::envoy_bin();
     if !bin.is_file() {
         eprintln!(
@@ -126,9 +143,10 @@ async fn start_envoy(module: &Path, filter: &Value, echo: &Echo) -> Running {
         );
         std::process::exit(1);
     }
-    // envoy/jwt.yaml, rendered as the end-to-end tests do. Nothing calls its
-    // `auth_server` cluster (the keys are inline): it points at a closed port.
-    let config = peers::envoy_config("jwt.yaml", module, filter, echo.addr.port(), closed_port());
+    // envoy/<template>, rendered as the end-to-end tests do. Without an
+    // authorization server the `auth_server` cluster points at a closed port
+    // (the keys are inline).
+    let config = peers::envoy_config(template, module, filter, echo.addr.port(), as_port);
     let listener = port_or_any(10000).to_string();
     let config = peers::render(
         &config,
@@ -138,7 +156,7 @@ async fn start_envoy(module: &Path, filter: &Value, echo: &Echo) -> Running {
         ],
     );
     eprintln!(
-        "demo: starting Envoy ({}) with envoy/jwt.yaml",
+        "demo: starting Envoy ({}) with envoy/{template}",
         bin.display()
     );
     // Envoy::start blocks while it polls Envoy's admin API.
@@ -153,31 +171,23 @@ async fn start_envoy(module: &Path, filter: &Value, echo: &Echo) -> Running {
 
 #[tokio::main]
 async fn main() {
-    let (proxy, module) = parse_args();
+    let (proxy, module, login) = parse_args();
     let module = module.unwrap_or_else(|| {
         eprintln!("demo: building the filter module (wasm32-wasip1)");
         oauth_tests::wasm::module("oauth-filter")
     });
+    if login {
+        return login_demo(proxy, &module).await;
+    }
     let key = SigningKey::es256("demo-key-1");
     let filter = filter_config(&key);
     let echo = Echo::start("echo");
     let dir = TempDir::new("demo");
     let running = match proxy {
-        Proxy::OauthHost => start_host(&module, &filter, &echo, &dir).await,
-        Proxy::Envoy => start_envoy(&module, &filter, &echo).await,
+        Proxy::OauthHost => start_host(&module, &filter, &echo, &dir, closed_port()).await,
+        Proxy::Envoy => start_envoy(&module, &filter, &echo, "jwt.yaml", closed_port()).await,
     };
-    let (name, addr, admin) = match &running {
-        Running::Host(host) => (
-            "oauth-host (in this process)".to_string(),
-            host.listener(0),
-            format!("http://{}/metrics", host.admin()),
-        ),
-        Running::Envoy(envoy) => (
-            format!("Envoy ({})", peers::envoy_bin().display()),
-            SocketAddr::from(([127, 0, 0, 1], envoy.listener_port())),
-            format!("http://127.0.0.1:{}/stats?filter=wasm", envoy.admin_port()),
-        ),
-    };
+    let (name, addr, admin) = describe(&running);
 
     let mut claims = access_claims(ISSUER, AUDIENCE, USER, "read write", 3600);
     claims["roles"] = json!(["admin", "ops"]);
@@ -228,6 +238,94 @@ async fn main() {
         Running::Envoy(envoy) => drop(envoy),
     }
     drop(echo);
+}
+
+/// The proxy's name, listener and admin URL.
+fn describe(running: &Running) -> (String, SocketAddr, String) {
+    match running {
+        Running::Host(host) => (
+            "oauth-host (in this process)".to_string(),
+            host.listener(0),
+            format!("http://{}/metrics", host.admin()),
+        ),
+        Running::Envoy(envoy) => (
+            format!("Envoy ({})", peers::envoy_bin().display()),
+            SocketAddr::from(([127, 0, 0, 1], envoy.listener_port())),
+            format!("http://127.0.0.1:{}/stats?filter=wasm", envoy.admin_port()),
+        ),
+    }
+}
+
+/// The browser-login demo: the real authorization server (oidc-provider,
+/// `tests/as`, its development login page), the echo upstream behind
+/// `/app`, and the proxy logging browsers in (envoy/login.yaml's shape).
+async fn login_demo(proxy: Proxy, module: &Path) {
+    eprintln!("demo: starting the authorization server (oidc-provider on Node)");
+    let auth = tokio::task::spawn_blocking(|| {
+        peers::AuthServer::start(peers::AuthServerOptions::default())
+    })
+    .await
+    .unwrap_or_else(|e| {
+        eprintln!("demo: the authorization server did not start: {e}");
+        std::process::exit(1);
+    });
+    let issuer = auth.issuer();
+    let filter = json!({
+        "login": {
+            "registrations": [{
+                "name": "demo",
+                "issuer": issuer,
+                "client_auth": {"method": "client_secret_basic", "client_id": "gateway-web",
+                                "client_secret": "gateway-web-secret"},
+                "authorization_endpoint": format!("{issuer}/auth"),
+                "token_endpoint": {"uri": format!("{issuer}/token"), "cluster": "auth_server"},
+                "revocation_endpoint": {"uri": format!("{issuer}/token/revocation"),
+                                        "cluster": "auth_server"},
+                "end_session_endpoint": format!("{issuer}/session/end"),
+                "jwks": {"discovery": {"cluster": "auth_server"}},
+                "scopes": ["email", "profile"],
+            }],
+            "routes": [{"prefix": "/app"}],
+            "session": {
+                // A demo key: in production {"env": "NAME"}, the same key on
+                // every proxy of a fleet.
+                "keys": ["demo-session-key-0123456789abcdef0123456789"],
+                "danger_insecure_cookies": true,
+            },
+            "upstream": {"claim_headers": {"x-user-sub": "sub", "x-user-email": "email"}},
+        },
+        "tick_ms": 100,
+    });
+    let echo = Echo::start("echo");
+    let dir = TempDir::new("demo");
+    let running = match proxy {
+        Proxy::OauthHost => start_host(module, &filter, &echo, &dir, auth.port()).await,
+        Proxy::Envoy => start_envoy(module, &filter, &echo, "login.yaml", auth.port()).await,
+    };
+    let (name, addr, _) = describe(&running);
+    println!();
+    println!("started:");
+    println!("  proxy     {name}: http://{addr}");
+    println!("  AS        oidc-provider at {issuer} (its development login page)");
+    println!(
+        "  upstream  echo at {} behind /app (answers with the request it saw)",
+        echo.url()
+    );
+    println!();
+    println!("Open in a browser:  http://{addr}/app/hello");
+    println!("  log in with any user name (e.g. alice) and any password, then Continue;");
+    println!("  the page shows what the upstream got: the access token, x-user-sub, x-user-email.");
+    println!("Log out:            http://{addr}/oauth2/logout?goto=/app/hello");
+    println!();
+    println!("Ctrl-C to stop.");
+    let signal = wait_for_signal().await;
+    eprintln!("demo: {signal}: stopping");
+    match running {
+        Running::Host(host) => host.shutdown().await,
+        Running::Envoy(envoy) => drop(envoy),
+    }
+    drop(echo);
+    drop(auth);
 }
 
 async fn wait_for_signal() -> &'static str {

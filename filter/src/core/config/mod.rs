@@ -163,6 +163,10 @@ pub struct Config {
     /// sessions in sealed cookies ([`super::login`]).
     #[serde(default)]
     pub login: Option<login::LoginConfig>,
+    /// The security token service: a WS-Trust 1.3 endpoint answered here
+    /// ([`crate::core::sts`]).
+    #[serde(default)]
+    pub sts: Option<crate::core::sts::StsConfig>,
 }
 
 /// The validated configuration the core runs with.
@@ -181,6 +185,8 @@ pub struct FilterConfig {
     pub client: Option<Client>,
     /// Browser login, when configured.
     pub login: Option<login::Login>,
+    /// The security token service, when configured.
+    pub sts: Option<crate::core::sts::Sts>,
     /// Failure responses by error class.
     pub failure_responses: std::collections::BTreeMap<String, responses::FailureResponse>,
     /// The metadata document, when configured.
@@ -285,6 +291,18 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
             route.fold_case();
         }
     }
+    let sts = match &raw.sts {
+        // The OAuth token processor validates callers' tokens with the
+        // resource server's resolvers.
+        Some(_) if providers.is_empty() => {
+            return Err(err(
+                "sts",
+                "the token service validates callers' tokens with `providers`: at least one is required",
+            ))
+        }
+        Some(s) => Some(crate::core::sts::Sts::from_config(s, "sts", secrets)?),
+        None => None,
+    };
     let failure_responses = responses::failure_responses(&raw.failure_responses)?;
     let resource_metadata = match &raw.resource_metadata {
         Some(m) => {
@@ -315,6 +333,7 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
         introspector,
         client,
         login,
+        sts,
     })
 }
 

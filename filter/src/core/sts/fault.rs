@@ -41,6 +41,18 @@ impl WstFault {
         }
     }
 
+    /// The reason in metric names (`oauth_filter_denied_sts_…`).
+    pub fn reason(self) -> &'static str {
+        match self {
+            WstFault::InvalidRequest => "sts_invalid_request",
+            WstFault::FailedAuthentication => "sts_failed_authentication",
+            WstFault::RequestFailed => "sts_request_failed",
+            WstFault::InvalidSecurityToken => "sts_invalid_security_token",
+            WstFault::BadRequest => "sts_bad_request",
+            WstFault::InvalidScope => "sts_invalid_scope",
+        }
+    }
+
     /// Whether the sender is at fault (SOAP 1.2 `Sender`, else `Receiver`).
     pub fn is_sender(self) -> bool {
         !matches!(self, WstFault::RequestFailed)

@@ -13,10 +13,14 @@
 //! - [`principal`]: the caller's token claims → subject and attributes;
 //! - [`mint`], [`key`], [`jwt_bearer`], [`saml`]: the assertions;
 //! - [`xml`]: the element tree and its exclusive canonical form;
-//! - [`token_type`]: the four token types.
+//! - [`token_type`]: the four token types;
+//! - [`endpoint`]: the endpoint's request checks and the caller's token;
+//!   [`issue`]: the principal, minting, the answer.
 
 pub mod config;
+pub mod endpoint;
 pub mod fault;
+pub mod issue;
 pub mod jwt_bearer;
 pub mod key;
 pub mod mint;
