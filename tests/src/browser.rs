@@ -188,19 +188,31 @@ impl Browser {
         )
     }
 
+    /// [`Browser::script`], `None` when the page cannot answer (it is being
+    /// replaced).
+    fn try_script(&self, script: &str) -> Option<Value> {
+        let path = format!("/session/{}/execute/sync", self.session);
+        let body = json!({"script": script, "args": []}).to_string();
+        match webdriver_request(self.port, "POST", &path, body.as_bytes()) {
+            Ok((200, v)) => Some(v["value"].clone()),
+            _ => None,
+        }
+    }
+
     /// Whether an element matches `css`.
     pub fn has(&self, css: &str) -> bool {
-        let v = self.script(&format!(
-            "return document.querySelector({}) !== null;",
-            json!(css)
-        ));
-        v == Value::Bool(true)
+        let script = format!("return document.querySelector({}) !== null;", json!(css));
+        self.try_script(&script) == Some(Value::Bool(true))
     }
 
     fn element(&self, css: &str) -> String {
-        if !self.has(css) {
-            let text: String = self.text().chars().take(800).collect();
-            panic!("no element {css} at {}: {text}", self.url());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.has(css) {
+            if Instant::now() > deadline {
+                let text: String = self.text().chars().take(800).collect();
+                panic!("no element {css} at {}: {text}", self.url());
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
         let v = self.session_call(
             "POST",
@@ -224,19 +236,19 @@ impl Browser {
         );
     }
 
-    /// Clicks the element matching `css` and waits for the navigation it
-    /// starts to settle.
+    /// Clicks the element matching `css` and waits until the page it leads
+    /// to has loaded (a marker set on the old document is gone, and the new
+    /// one is complete).
     pub fn click(&self, css: &str) {
         let el = self.element(css);
+        self.script("window.__oauthTestsOld = true; return null;");
         self.session_call("POST", &format!("/element/{el}/click"), Some(json!({})));
-        self.settle();
-    }
-
-    /// Waits until the document is loaded.
-    pub fn settle(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.script("return document.readyState;") == json!("complete") {
+            let state = self.try_script(
+                "return window.__oauthTestsOld === true ? 'old' : document.readyState;",
+            );
+            if state == Some(json!("complete")) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
