@@ -21,7 +21,7 @@ use oauth_filter::core::login::authorize::code_challenge;
 use oauth_filter::core::login::id_token::at_hash;
 use oauth_filter::core::response::LocalReply;
 use oauth_filter::core::shared::MemoryStore;
-use oauth_filter::core::{CalloutResponse, RequestView, UnixMillis, WaitFor};
+use oauth_filter::core::{Callout, CalloutResponse, RequestView, UnixMillis, WaitFor};
 use serde_json::{json, Value};
 
 const T0: UnixMillis = UnixMillis(1_800_000_000_000);
@@ -98,6 +98,23 @@ fn get<'a>(path: &'a str, hs: &'a [(String, String)], held: Option<UnixMillis>) 
         held_since: held,
         connection: Default::default(),
     }
+}
+
+/// The AS answers callout `c`.
+fn respond(
+    w: &mut Worker,
+    store: &mut MemoryStore,
+    c: &Callout,
+    status: u16,
+    body: &[u8],
+    t: UnixMillis,
+) {
+    let resp = CalloutResponse {
+        status: Some(status),
+        headers: &[],
+        body,
+    };
+    w.on_callout_response(c.id, resp, t, store);
 }
 
 fn reply(d: Decision) -> LocalReply {
@@ -193,12 +210,7 @@ fn log_in(cfg: FilterConfig, answer_extra: Value) -> Result<Login, LocalReply> {
                       "refresh_token": "rt-1", "id_token": id})
     .to_string()
     .into_bytes();
-    let resp = CalloutResponse {
-        status: Some(200),
-        headers: &[],
-        body: &body,
-    };
-    w.on_callout_response(calls[0].id, resp, at(1), &mut store);
+    respond(&mut w, &mut store, &calls[0], 200, &body, at(1));
     assert_eq!(w.take_ready(), vec![WaitFor::Login(seq)]);
     // 4. The callback again: the session, back to the page.
     let r = reply(w.on_request(&get(&cb, &hs, Some(at(1))), at(1)));
@@ -273,12 +285,7 @@ fn concurrent_requests_share_one_refresh_and_get_the_new_cookie() {
     let body = json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 60})
         .to_string()
         .into_bytes();
-    let resp = CalloutResponse {
-        status: Some(200),
-        headers: &[],
-        body: &body,
-    };
-    l.w.on_callout_response(calls[0].id, resp, at(35), &mut l.store);
+    respond(&mut l.w, &mut l.store, &calls[0], 200, &body, at(35));
     for path in ["/app/a", "/app/b"] {
         let Decision::Continue(e) = l.w.on_request(&get(path, &hs, Some(at(35))), at(35)) else {
             panic!("{path} not forwarded after the refresh")
@@ -310,12 +317,7 @@ fn a_failed_refresh_starts_a_new_login() {
     );
     let calls = l.w.drain_callouts();
     let body = br#"{"error":"invalid_grant"}"#;
-    let resp = CalloutResponse {
-        status: Some(400),
-        headers: &[],
-        body,
-    };
-    l.w.on_callout_response(calls[0].id, resp, at(40), &mut l.store);
+    respond(&mut l.w, &mut l.store, &calls[0], 400, body, at(40));
     let r = reply(l.w.on_request(&get("/app/a", &hs, Some(at(40))), at(40)));
     assert_eq!(r.status, 302);
     assert!(r
@@ -431,12 +433,7 @@ fn logout_revokes_the_refresh_token_then_ends_the_session_at_the_as() {
     let f = form(&calls[0]);
     assert_eq!(member(&f, "token"), Some("rt-1"));
     assert_eq!(member(&f, "token_type_hint"), Some("refresh_token"));
-    let resp = CalloutResponse {
-        status: Some(200),
-        headers: &[],
-        body: b"",
-    };
-    l.w.on_callout_response(calls[0].id, resp, at(5), &mut l.store);
+    respond(&mut l.w, &mut l.store, &calls[0], 200, b"", at(5));
     let r = reply(l.w.on_request(&get(p, &hs, Some(at(5))), at(5)));
     assert_eq!(r.status, 302);
     let loc = r.header("location").unwrap();

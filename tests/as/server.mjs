@@ -22,6 +22,8 @@
 //
 // Clients (secrets are test fixtures, nothing else):
 //   gateway-client / gateway-client-secret   client_credentials, client_secret_basic
+//   sts-client / sts-client-secret   jwt-bearer, saml2-bearer and token-exchange grants
+//                                    (the gateway's STS), client_secret_basic
 //   gateway-client-post / gateway-client-post-secret   client_credentials, client_secret_post
 //   resource-server / resource-server-secret  introspection and revocation only
 //   gateway-password / gateway-password-secret   password (and client_credentials), client_secret_basic
@@ -66,9 +68,11 @@ import { createServer as createTlsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 
 import {
-  calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT,
+  calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT,
 } from 'jose';
 import Provider, { errors } from 'oidc-provider';
+import { DOMParser } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
 
 const { values: args } = parseArgs({
   options: {
@@ -143,6 +147,11 @@ const RESOURCES = {
   },
 };
 
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const SAML2_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 const clientCredentialsClient = (id, method) => ({
   client_id: id,
   client_secret: `${id}-secret`,
@@ -190,6 +199,12 @@ const configuration = {
       post_logout_redirect_uris: ['http://127.0.0.1/', 'http://127.0.0.1/app/bye'],
       token_endpoint_auth_method: 'client_secret_basic',
     })),
+    // The gateway's security token service redeeming the assertions it
+    // mints (RFC 7523 JWT bearer, RFC 7522 SAML 2.0 bearer grants).
+    {
+      ...clientCredentialsClient('sts-client', 'client_secret_basic'),
+      grant_types: [JWT_BEARER_GRANT, SAML2_BEARER_GRANT, TOKEN_EXCHANGE_GRANT],
+    },
     {
       client_id: 'resource-server',
       client_secret: 'resource-server-secret',
@@ -332,6 +347,122 @@ provider.registerGrantType('password', async (ctx) => {
     scope: token.scope,
   };
 }, ['username', 'password', 'scope']);
+
+// The gateway's security token service (the e2e_sts suite): its issuer and
+// key pair are the test fixtures of filter/tests/sts/keys.json; the
+// assertions it mints are verified here, independently of the filter
+// (jose for JWTs, xml-crypto for the XML signature of SAML assertions).
+const STS_ISSUER = 'https://gateway.test/sts';
+const stsKeys = JSON.parse(readFileSync(new URL('../../filter/tests/sts/keys.json', import.meta.url)));
+const stsPublicKey = createPublicKey({ key: stsKeys.rsa.public, format: 'jwk' });
+const stsCertificate = stsKeys.rsa.certificate_pem;
+const tokenEndpoint = `${issuer}/token`;
+// Assertion ids seen: each assertion is redeemed once (RFC 7523 §3, RFC 7522 §3).
+const redeemed = new Set();
+const SKEW_S = 60;
+
+function redeemOnce(id) {
+  if (typeof id !== 'string' || !id || redeemed.has(id)) {
+    throw new errors.InvalidGrant('assertion without an id, or already redeemed');
+  }
+  redeemed.add(id);
+}
+
+async function issueFor(ctx, subject, gty) {
+  const token = new provider.AccessToken({ accountId: subject, client: ctx.oidc.client, gty });
+  ctx.oidc.entity('AccessToken', token);
+  const value = await token.save();
+  ctx.body = { access_token: value, token_type: 'Bearer', expires_in: token.expiration };
+}
+
+provider.registerGrantType(JWT_BEARER_GRANT, async (ctx) => {
+  const { assertion } = ctx.oidc.params;
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(assertion ?? '', stsPublicKey, {
+      issuer: STS_ISSUER,
+      audience: tokenEndpoint,
+      algorithms: ['RS256', 'PS256'],
+      requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      clockTolerance: SKEW_S,
+    }));
+  } catch (e) {
+    throw new errors.InvalidGrant(`JWT assertion refused: ${e.code ?? e.message}`);
+  }
+  redeemOnce(payload.jti);
+  await issueFor(ctx, payload.sub, 'jwt-bearer');
+}, ['assertion', 'scope']);
+
+const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+provider.registerGrantType(SAML2_BEARER_GRANT, async (ctx) => {
+  const xml = Buffer.from(ctx.oidc.params.assertion ?? '', 'base64url').toString('utf8');
+  let assertion;
+  try {
+    const doc = new DOMParser().parseFromString(xml, 'text/xml');
+    const root = doc.documentElement;
+    if (!root || root.namespaceURI !== SAML || root.localName !== 'Assertion') throw new Error('not an assertion');
+    const signatures = root.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature');
+    if (signatures.length !== 1) throw new Error('one signature expected');
+    const sig = new SignedXml({ publicCert: stsCertificate });
+    sig.loadSignature(signatures[0]);
+    if (!sig.checkSignature(xml)) throw new Error('bad signature');
+    // Read only what the signature covers: the whole assertion.
+    const signed = sig.getSignedReferences();
+    if (signed.length !== 1) throw new Error('one signed reference expected');
+    assertion = new DOMParser().parseFromString(signed[0], 'text/xml').documentElement;
+    if (assertion.localName !== 'Assertion' || assertion.getAttribute('ID') !== root.getAttribute('ID')) {
+      throw new Error('the signature does not cover the assertion');
+    }
+  } catch (e) {
+    throw new errors.InvalidGrant(`SAML assertion refused: ${e.message}`);
+  }
+  const text = (name) => assertion.getElementsByTagNameNS(SAML, name)[0]?.textContent?.trim();
+  const attr = (name, a) => assertion.getElementsByTagNameNS(SAML, name)[0]?.getAttribute(a);
+  const now = Date.now();
+  const at = (v) => (v ? Date.parse(v) : NaN);
+  if (text('Issuer') !== STS_ISSUER) throw new errors.InvalidGrant('unknown SAML issuer');
+  if (text('Audience') !== tokenEndpoint) throw new errors.InvalidGrant('SAML audience is not this AS');
+  if (attr('SubjectConfirmationData', 'Recipient') !== tokenEndpoint) {
+    throw new errors.InvalidGrant('SAML recipient is not the token endpoint');
+  }
+  const notBefore = at(attr('Conditions', 'NotBefore'));
+  const notOnOrAfter = at(attr('Conditions', 'NotOnOrAfter'));
+  if (!(notBefore - SKEW_S * 1000 <= now && now < notOnOrAfter + SKEW_S * 1000)) {
+    throw new errors.InvalidGrant('SAML assertion not valid now');
+  }
+  const subject = text('NameID');
+  if (!subject) throw new errors.InvalidGrant('SAML assertion without NameID');
+  redeemOnce(assertion.getAttribute('ID'));
+  await issueFor(ctx, subject, 'saml2-bearer');
+}, ['assertion', 'scope']);
+
+// RFC 8693 token exchange for the gateway's REST token sources: the subject
+// token (and an actor token, if any) must be JWT access tokens of this AS.
+const ownKeys = createLocalJWKSet({
+  keys: jwks.keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub),
+});
+provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx) => {
+  const {
+    subject_token: subjectToken, subject_token_type: subjectType,
+    actor_token: actorToken, actor_token_type: actorType,
+  } = ctx.oidc.params;
+  const own = async (token, what) => {
+    try {
+      return (await jwtVerify(token ?? '', ownKeys, { issuer, typ: 'at+jwt' })).payload;
+    } catch (e) {
+      throw new errors.InvalidGrant(`${what} refused: ${e.code ?? e.message}`);
+    }
+  };
+  if (subjectType !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('unsupported subject_token_type');
+  const subject = await own(subjectToken, 'subject_token');
+  if (actorToken !== undefined) {
+    if (actorType !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('unsupported actor_token_type');
+    await own(actorToken, 'actor_token');
+  }
+  await issueFor(ctx, subject.sub, 'token-exchange');
+  ctx.body.issued_token_type = ACCESS_TOKEN_TYPE;
+}, ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
+  'requested_token_type', 'audience', 'scope']);
 
 // Token endpoint requests by client and grant (issued or refused).
 const tokenRequests = {};

@@ -10,7 +10,7 @@
 //!
 //! `#[ignore]`d for a plain `cargo test`; `cargo xtask test` runs it (`--include-ignored`).
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth_tests::peers::{self, AuthServer, AuthServerOptions, HttpResponse};
@@ -22,6 +22,12 @@ const ISSUER: &str = "https://gateway.test/sts";
 const MAX_BODY: usize = 8192;
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const SAML2_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml2-bearer";
+const VIA_JWT_BEARER: &str =
+    "oauth-v2:access:token:response|via|urn:ietf:params:oauth:grant-type:jwt-bearer";
+const VIA_SAML2_BEARER: &str =
+    "oauth-v2:access:token:response|via|urn:ietf:params:oauth:grant-type:saml2-bearer";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ISSUE: &str = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue";
 const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -70,6 +76,17 @@ fn plugin(auth: &AuthServer) -> Value {
                     "client_secret": "sts-client-secret",
                 },
             }],
+            // REST token sources (no SOAP): the upstream gets a token of
+            // the AS obtained on behalf of the caller.
+            "token_sources": [
+                {"name": "exchange", "path_prefix": "/rest/exchange", "token_endpoint": token_endpoint(auth),
+                 "grant": {"type": "token_exchange", "requested_token_type": ACCESS_TOKEN_TYPE,
+                           "actor_token": auth.token(peers::RESOURCE_JWT, "read")}},
+                {"name": "jwt", "path_prefix": "/rest/jwt", "token_endpoint": token_endpoint(auth),
+                 "grant": {"type": "jwt_bearer"}},
+                {"name": "saml", "path_prefix": "/rest/saml", "token_endpoint": token_endpoint(auth),
+                 "grant": {"type": "saml2_bearer"}},
+            ],
         },
         "tick_ms": 100,
     })
@@ -216,6 +233,41 @@ fn element_text<'a>(xml: &'a str, open: &str) -> Option<&'a str> {
     Some(&rest[start..start + end])
 }
 
+/// The STS's client at the AS (`tests/as/server.mjs`).
+const STS_CLIENT: (&str, &str) = ("sts-client", "sts-client-secret");
+
+/// Redeems `assertion` at the AS's token endpoint as the STS's client would.
+fn redeem(auth: &AuthServer, grant_type: &str, assertion: &str) -> HttpResponse {
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", STS_CLIENT.0, STS_CLIENT.1))
+    );
+    let body = format!(
+        "grant_type={}&assertion={}",
+        grant_type.replace(':', "%3A"),
+        assertion
+    );
+    auth.request(
+        "POST",
+        "/token",
+        &[
+            ("authorization", basic.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// Token requests of the STS's client with `grant_type` the AS saw.
+fn grants_seen(auth: &AuthServer, grant_type: &str) -> u64 {
+    let counts = auth
+        .request("GET", "/_test/token-requests", &[], b"")
+        .json();
+    counts[format!("{} {grant_type}", STS_CLIENT.0)]
+        .as_u64()
+        .unwrap_or(0)
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -302,6 +354,9 @@ fn assertions_issued_over_soap_11_and_12_through_both_proxies() {
                         json!(["reader", "writer"]),
                         "{case}: {claims}"
                     );
+                    // The AS verifies it independently (node jose) and redeems it.
+                    let answer = redeem(&s.auth, JWT_BEARER, &jwt);
+                    assert_eq!(answer.status, 200, "{case}: {}", answer.text());
                 } else {
                     assert!(text.contains("<saml:Assertion"), "{case}: {text}");
                     assert_eq!(
@@ -310,17 +365,34 @@ fn assertions_issued_over_soap_11_and_12_through_both_proxies() {
                         "{case}"
                     );
                     assert_eq!(
-                        element_text(&text, "<saml:Audience"),
+                        element_text(&text, "<saml:Audience>"),
                         Some(endpoint.as_str()),
                         "{case}"
                     );
                     assert_eq!(element_text(&text, "<saml:Issuer"), Some(ISSUER), "{case}");
                     assert!(text.contains("<ds:SignatureValue>"), "{case}");
+                    // The AS checks the XML signature (xml-crypto) and redeems it.
+                    let start = text.find("<saml:Assertion").unwrap();
+                    let end = text.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+                    let grant = URL_SAFE_NO_PAD.encode(&text[start..end]);
+                    let answer = redeem(&s.auth, SAML2_BEARER, &grant);
+                    assert_eq!(answer.status, 200, "{case}: {}", answer.text());
                 }
             }
         }
     }
 }
+
+/// A bad request: name, SOAP version, body, headers, expected status and
+/// fault code.
+type FaultCase<'a> = (
+    &'a str,
+    Soap,
+    Vec<u8>,
+    Vec<(&'a str, &'a str)>,
+    u16,
+    &'a str,
+);
 
 #[test]
 #[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
@@ -343,7 +415,7 @@ fn bad_requests_get_ws_trust_faults_through_both_proxies() {
     let forged = bearer(&format!("{caller}x"));
     let refused = bearer(&other_audience);
     let validate = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Validate";
-    let cases: Vec<(&str, Soap, Vec<u8>, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<FaultCase> = vec![
         (
             "wrong RequestType",
             Soap::V11,
@@ -477,4 +549,127 @@ fn bad_requests_get_ws_trust_faults_through_both_proxies() {
     // Other paths are the resource server's as before.
     let page = s.get_with("/orders/1", &caller);
     assert_eq!(page.status, 200, "{page:?}");
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn via_types_answer_the_as_token_response_cached_per_subject() {
+    let Some(s) = stack("sts_via_types") else {
+        return;
+    };
+    let caller = s.auth.token(peers::RESOURCE_JWT, "read");
+    let endpoint = token_endpoint(&s.auth);
+    let auth = bearer(&caller);
+    for (token_type, grant, soap) in [
+        (VIA_JWT_BEARER, JWT_BEARER, Soap::V11),
+        (VIA_SAML2_BEARER, SAML2_BEARER, Soap::V12),
+    ] {
+        let rst = Rst {
+            soap,
+            request_type: ISSUE,
+            token_type,
+            applies_to: &endpoint,
+            binary_token: None,
+        };
+        let mut first: Vec<String> = Vec::new();
+        for round in 0..2 {
+            let answers = post(
+                &s,
+                soap,
+                rst.xml().as_bytes(),
+                &[("authorization", auth.as_str())],
+            );
+            for (i, (proxy, r)) in answers.iter().enumerate() {
+                let text = r.text();
+                let case = format!("{proxy} {token_type} round {round}");
+                assert_eq!(r.status, 200, "{case}: {text}");
+                assert_eq!(
+                    element_text(&text, "<wst:TokenType"),
+                    Some(token_type),
+                    "{case}"
+                );
+                assert!(
+                    text.contains(&format!("ValueType=\"{token_type}\"")),
+                    "{case}: {text}"
+                );
+                let b64 = element_text(&text, "<wsse:BinarySecurityToken").unwrap();
+                let response: Value =
+                    serde_json::from_slice(&STANDARD.decode(b64).unwrap()).unwrap();
+                assert_eq!(response["token_type"], "Bearer", "{case}: {response}");
+                let access = response["access_token"].as_str().unwrap().to_owned();
+                // A token of the AS for the caller's subject, obtained by the STS's client.
+                let info = s.auth.introspect(&access);
+                assert_eq!(info["active"], true, "{case}: {info}");
+                assert_eq!(info["sub"], peers::CLIENT_ID, "{case}: {info}");
+                assert_eq!(info["client_id"], STS_CLIENT.0, "{case}: {info}");
+                if round == 0 {
+                    first.push(access);
+                } else {
+                    // Cached per (subject, token type, AppliesTo): the same token.
+                    assert_eq!(first[i], access, "{case}: not cached");
+                }
+            }
+        }
+        // One grant per proxy (each has its own shared data), however many requests.
+        assert_eq!(grants_seen(&s.auth, grant), 2, "{token_type}");
+    }
+}
+
+#[test]
+#[ignore = "end-to-end: needs real Envoy and the AS (cargo xtask test runs it)"]
+fn rest_token_sources_send_a_token_on_behalf_of_the_caller_upstream() {
+    let Some(s) = stack("sts_rest_token_sources") else {
+        return;
+    };
+    let caller = s.auth.token(peers::RESOURCE_JWT, "read");
+    let auth = bearer(&caller);
+    for (path, grant) in [
+        ("/rest/exchange/orders/1", TOKEN_EXCHANGE),
+        ("/rest/jwt/orders/1", JWT_BEARER),
+        ("/rest/saml/orders/1", SAML2_BEARER),
+    ] {
+        for (proxy, port) in [
+            ("envoy", s.envoy.listener_port()),
+            ("oauth-host", s.host.port()),
+        ] {
+            let mut seen: Option<String> = None;
+            for round in 0..2 {
+                let case = format!("{proxy} {path} round {round}");
+                let r = peers::http_request(
+                    port,
+                    "GET",
+                    path,
+                    &[("authorization", auth.as_str())],
+                    b"",
+                )
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+                assert_eq!(r.status, 200, "{case}: {}", r.text());
+                // What the upstream got: a token of the AS for the caller's
+                // subject, obtained by the STS's client; never the caller's.
+                let page = r.json();
+                let upstream = page["headers"]["authorization"]
+                    .as_str()
+                    .unwrap_or_default();
+                let token = upstream
+                    .strip_prefix("Bearer ")
+                    .unwrap_or_else(|| panic!("{case}: {page}"));
+                assert_ne!(token, caller, "{case}: the caller's token went upstream");
+                let info = s.auth.introspect(token);
+                assert_eq!(info["active"], true, "{case}: {info}");
+                assert_eq!(info["sub"], peers::CLIENT_ID, "{case}: {info}");
+                assert_eq!(info["client_id"], STS_CLIENT.0, "{case}: {info}");
+                match &seen {
+                    None => seen = Some(token.to_owned()),
+                    // Cached per caller token.
+                    Some(first) => assert_eq!(first, token, "{case}: not cached"),
+                }
+            }
+        }
+        // One grant per proxy.
+        assert_eq!(grants_seen(&s.auth, grant), 2, "{grant}");
+    }
+    // A refused caller token gets the resource server's answer, no grant.
+    let forged = bearer(&format!("{caller}x"));
+    let refused = s.get("/rest/jwt/orders/1", &[("authorization", forged.as_str())]);
+    refused.assert_invalid_token("e2e");
 }

@@ -33,6 +33,9 @@ pub enum CalloutId {
     /// A browser login's call (code exchange, refresh, revocation), by
     /// per-worker sequence number.
     Login(u64),
+    /// A token request of the token service (via token types), by
+    /// per-worker sequence number.
+    Sts(u64),
 }
 
 /// An HTTP request the adapter must start (proxy-wasm `dispatch_http_call`).

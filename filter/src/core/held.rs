@@ -25,6 +25,9 @@ pub enum WaitFor {
     /// The answer of browser-login call `n` (code exchange, refresh,
     /// revocation).
     Login(u64),
+    /// The token service's grant for this cache key (subject, token type,
+    /// `AppliesTo`): this worker's callout or another's.
+    Sts([u8; 32]),
 }
 
 /// One held request: when it was first held and what it waits for, with

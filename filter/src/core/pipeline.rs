@@ -29,7 +29,8 @@ use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
 use super::sts::endpoint::{self as sts_endpoint, Refusal};
 use super::sts::fault::WstFault;
-use super::sts::issue::{self as sts_issue, StsState};
+use super::sts::issue::{Issuing, StsState};
+use super::sts::on_behalf::{self, OnBehalfStage};
 use super::sts::Sts;
 use super::util::time::UnixMillis;
 
@@ -117,6 +118,8 @@ impl Filter {
                     .chain_update(worker_id.as_bytes())
                     .finalize()
                     .into(),
+                cfg.sts.as_ref(),
+                worker_id,
             ),
             cfg: Arc::new(cfg),
         }
@@ -133,6 +136,9 @@ impl Filter {
         }
         if let Some(c) = &self.cfg.client {
             c.init_shared(store);
+        }
+        if let Some(v) = &self.sts.via {
+            v.init_shared(store);
         }
     }
 
@@ -154,7 +160,7 @@ impl Filter {
             .chain_update(seed)
             .finalize()
             .into();
-        self.sts = StsState::new(derived);
+        self.sts.reseed(derived);
     }
 
     /// The largest body the adapter must buffer and hand to
@@ -227,6 +233,9 @@ impl Filter {
         if let Some(l) = &mut self.login {
             l.on_tick(io.now);
         }
+        if let Some(v) = &mut self.sts.via {
+            v.on_tick(io);
+        }
     }
 
     /// A callout started from a request context will never be answered (the
@@ -244,6 +253,11 @@ impl Filter {
             CalloutId::Login(seq) => {
                 if let Some(l) = &mut self.login {
                     l.abandon(seq, io);
+                }
+            }
+            CalloutId::Sts(seq) => {
+                if let Some(v) = &mut self.sts.via {
+                    v.abandon(seq, io);
                 }
             }
         }
@@ -279,6 +293,11 @@ impl Filter {
                 if let Some(l) = &mut self.login {
                     let revocation = l.is_revocation(seq);
                     l.on_response(seq, revocation, resp, io);
+                }
+            }
+            CalloutId::Sts(seq) => {
+                if let Some(v) = &mut self.sts.via {
+                    v.on_response(seq, resp, io);
                 }
             }
         }
@@ -454,6 +473,29 @@ impl Filter {
                 return self.deny(req, r, Some(&digest), Some(&verified), io.out)
             }
         };
+        // REST token sources: a token on behalf of the caller replaces
+        // whatever the upstream would get.
+        let edits = match cfg
+            .sts
+            .as_ref()
+            .and_then(|s| Some((s, on_behalf::source_for(s, req.method, path)?)))
+        {
+            None => edits,
+            Some((sts, idx)) => {
+                let r = on_behalf::Request {
+                    caller_token: token,
+                    claims: &verified.claims,
+                    held_since: req.held_since,
+                };
+                match self.sts.on_behalf(sts, idx, &r, edits, io) {
+                    OnBehalfStage::Ready(e) => e,
+                    OnBehalfStage::Wait(w) => return Decision::Pause(w),
+                    OnBehalfStage::Failed(r) => {
+                        return self.deny(req, r, Some(&digest), Some(&verified), io.out)
+                    }
+                }
+            }
+        };
         io.out.event(Event::Metric(Metric::Allowed));
         self.audit(
             req,
@@ -516,12 +558,11 @@ impl Filter {
             Err(r) => return sts_refused(&r, Some(&digest), io.out),
         };
         let state = &mut self.sts;
-        let issued = StsState::principal(sts, &rst, &verified.claims).and_then(|p| {
-            let (issued, _grant, times) = state.mint(sts, &rst, endpoint, &p, io.now)?;
-            sts_issue::respond(&rst, issued, times.issued, times.expires)
-        });
+        let issued = StsState::principal(sts, &rst, &verified.claims)
+            .and_then(|p| state.issue(sts, &rst, endpoint, &p, req.held_since, io));
         match issued {
-            Ok(r) => {
+            Ok(Issuing::Wait(w)) => Decision::Pause(w),
+            Ok(Issuing::Reply(r)) => {
                 io.out.event(Event::Metric(Metric::Allowed));
                 io.out.event(Event::Log(
                     Level::Info,

@@ -1,7 +1,8 @@
 //! Per-request context.
 
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use proxy_wasm::types::{Action, MapType};
 
 use super::{
     abandon_callouts, deliver, evaluate, finish_audit, needs, request_body, strip_owned_trailers,
@@ -76,8 +77,15 @@ impl HttpContext for Http {
         if let Some(limit) = wants_body(&self.worker, &req) {
             if !end_of_stream {
                 // Decided when the body is complete (on_http_request_body).
+                // Envoy delivers no body to a filter that paused the
+                // headers (proxy-wasm's pause is StopAllIteration there):
+                // the headers go on, the body is held here, and the local
+                // answer resets the upstream request. The caller's token,
+                // copied above, never reaches the upstream.
+                let _ =
+                    hostcalls::set_map_value(MapType::HttpRequestHeaders, "authorization", None);
                 self.awaiting_body = Some((req, limit));
-                return Action::Pause;
+                return Action::Continue;
             }
             req.body = Some(Vec::new());
         }

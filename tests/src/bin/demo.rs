@@ -228,8 +228,13 @@ async fn main() {
     println!("# 3. a token without the read scope: 403, error=\"insufficient_scope\"");
     println!("curl -i -H \"Authorization: Bearer $TOKEN_NO_READ\" http://{addr}/orders/42");
     println!();
-    println!("Ctrl-C to stop.");
+    serve_until_signal(running).await;
+    drop(echo);
+}
 
+/// Prints how to stop, waits for Ctrl-C (or SIGTERM), stops the proxy.
+async fn serve_until_signal(running: Running) {
+    println!("Ctrl-C to stop.");
     let signal = wait_for_signal().await;
     eprintln!("demo: {signal}: stopping");
     match running {
@@ -237,7 +242,6 @@ async fn main() {
         // Dropping it kills Envoy's process group.
         Running::Envoy(envoy) => drop(envoy),
     }
-    drop(echo);
 }
 
 /// The proxy's name, listener and admin URL.
@@ -317,13 +321,7 @@ async fn login_demo(proxy: Proxy, module: &Path) {
     println!("  the page shows what the upstream got: the access token, x-user-sub, x-user-email.");
     println!("Log out:            http://{addr}/oauth2/logout?goto=/app/hello");
     println!();
-    println!("Ctrl-C to stop.");
-    let signal = wait_for_signal().await;
-    eprintln!("demo: {signal}: stopping");
-    match running {
-        Running::Host(host) => host.shutdown().await,
-        Running::Envoy(envoy) => drop(envoy),
-    }
+    serve_until_signal(running).await;
     drop(echo);
     drop(auth);
 }

@@ -170,3 +170,37 @@ pub(crate) fn route(
         None => err(path, message),
     })
 }
+
+/// A JWS algorithm list at `field` (e.g. `providers[0].algorithms`): `None`
+/// gives every asymmetric algorithm; names must be known, the list not
+/// empty, and symmetric ones only where `allow_symmetric`.
+pub(crate) fn algorithms(
+    list: Option<&[String]>,
+    field: &str,
+    allow_symmetric: bool,
+) -> Result<Vec<crate::core::jose::jws::Alg>, ConfigError> {
+    use crate::core::jose::jws::Alg;
+    let Some(list) = list else {
+        return Ok(Alg::ALL
+            .iter()
+            .copied()
+            .filter(|a| !a.is_symmetric())
+            .collect());
+    };
+    if list.is_empty() {
+        return Err(err(field, "must not be empty"));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (j, name) in list.iter().enumerate() {
+        match Alg::from_name(name) {
+            Some(a) if allow_symmetric || !a.is_symmetric() => out.push(a),
+            _ => {
+                return Err(err(
+                    format!("{field}[{j}]"),
+                    format!("unsupported algorithm {name:?}"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}

@@ -544,31 +544,11 @@ fn registration(
             ));
         }
     }
-    let algorithms = match &r.id_token_algorithms {
-        None => Alg::ALL
-            .iter()
-            .copied()
-            .filter(|a| !a.is_symmetric())
-            .collect(),
-        Some(list) => {
-            let mut out = Vec::new();
-            for (j, n) in list.iter().enumerate() {
-                match Alg::from_name(n) {
-                    Some(a) if !a.is_symmetric() => out.push(a),
-                    _ => {
-                        return Err(err(
-                            format!("{p}.id_token_algorithms[{j}]"),
-                            format!("unsupported algorithm {n:?}"),
-                        ))
-                    }
-                }
-            }
-            if out.is_empty() {
-                return Err(err(format!("{p}.id_token_algorithms"), "must not be empty"));
-            }
-            out
-        }
-    };
+    let algorithms = check::algorithms(
+        r.id_token_algorithms.as_deref(),
+        &format!("{p}.id_token_algorithms"),
+        false,
+    )?;
     Ok(Registration {
         name: r.name.clone(),
         issuer: r.issuer.clone(),

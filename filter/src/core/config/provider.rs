@@ -407,31 +407,8 @@ pub(super) fn validate(
             (true, true) => None,
             (false, false) => Some(pc.audiences.clone()),
         };
-        let algorithms = match &pc.algorithms {
-            None => Alg::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_symmetric())
-                .collect(),
-            Some(list) => {
-                if list.is_empty() {
-                    return Err(err(format!("{p}.algorithms"), "must not be empty"));
-                }
-                let mut out = Vec::new();
-                for (j, name) in list.iter().enumerate() {
-                    match Alg::from_name(name) {
-                        Some(a) => out.push(a),
-                        None => {
-                            return Err(err(
-                                format!("{p}.algorithms[{j}]"),
-                                format!("unsupported algorithm {name:?}"),
-                            ))
-                        }
-                    }
-                }
-                out
-            }
-        };
+        let algorithms =
+            check::algorithms(pc.algorithms.as_deref(), &format!("{p}.algorithms"), true)?;
         let keys = match &pc.jwks {
             None if pc.resolver == Resolver::Introspection => KeySource::None,
             None => {

@@ -28,7 +28,7 @@ use super::principal::{AttributeRule, Mapping};
 use super::saml::DEFAULT_NAME_ID_FORMAT;
 use super::token_type::{Assertion, TokenType};
 use super::xml::tree::checked;
-use crate::core::config::{ClientAuth, ClientAuthConfig, ConfigError, SecretRef, Secrets};
+use crate::core::config::{ClientAuth, ClientAuthConfig, ConfigError, Secret, SecretRef, Secrets};
 use crate::core::jose::jwk::KeyMaterial;
 use crate::core::jose::keystore::keys_from_pem;
 use crate::core::util::uri::HttpUri;
@@ -117,6 +117,74 @@ pub struct StsConfig {
     pub token_from: Vec<TokenSource>,
     /// The token endpoints `AppliesTo` may name.
     pub applies_to: Vec<AppliesToConfig>,
+    /// REST token sources: upstream tokens on behalf of the caller.
+    #[serde(default)]
+    pub token_sources: Vec<OnBehalfConfig>,
+}
+
+/// `sts.token_sources[i]`: for requests on this route whose token the
+/// resource server accepted, the upstream gets a token obtained on behalf
+/// of the caller at `token_endpoint` (an `applies_to` address).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnBehalfConfig {
+    /// Name (logs, error answers).
+    pub name: String,
+    /// Methods (empty: any).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Path prefix.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Exact path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The token endpoint: one of `applies_to[].address`.
+    pub token_endpoint: String,
+    /// How the token is obtained.
+    pub grant: OnBehalfGrantConfig,
+}
+
+/// How a REST token source gets its token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OnBehalfGrantConfig {
+    /// RFC 8693 token exchange with the caller's token as `subject_token`.
+    TokenExchange {
+        /// `subject_token_type` (default `…:token-type:access_token`).
+        #[serde(default)]
+        subject_token_type: Option<String>,
+        /// `requested_token_type`.
+        #[serde(default)]
+        requested_token_type: Option<String>,
+        /// `audience`.
+        #[serde(default)]
+        audience: Option<String>,
+        /// `resource`.
+        #[serde(default)]
+        resource: Option<String>,
+        /// `scope`.
+        #[serde(default)]
+        scope: Option<String>,
+        /// `actor_token` (a secret reference).
+        #[serde(default)]
+        actor_token: Option<SecretRef>,
+        /// `actor_token_type` (default `…:token-type:access_token`).
+        #[serde(default)]
+        actor_token_type: Option<String>,
+    },
+    /// An RFC 7523 grant with a JWT the STS mints for the caller.
+    JwtBearer {
+        /// `scope`.
+        #[serde(default)]
+        scope: Option<String>,
+    },
+    /// An RFC 7522 grant with a SAML assertion the STS mints for the caller.
+    Saml2Bearer {
+        /// `scope`.
+        #[serde(default)]
+        scope: Option<String>,
+    },
 }
 
 /// `sts.saml`.
@@ -292,6 +360,41 @@ pub struct Sts {
     pub token_from: Vec<TokenSource>,
     /// The allow-list.
     pub applies_to: Vec<AppliesTo>,
+    /// REST token sources.
+    pub token_sources: Vec<OnBehalf>,
+}
+
+/// `token_type` of an access token (RFC 8693 §3).
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// A validated REST token source.
+#[derive(Debug, Clone)]
+pub struct OnBehalf {
+    /// Name.
+    pub name: String,
+    /// Its route.
+    pub route: crate::core::route::Route,
+    /// Index into [`Sts::applies_to`].
+    pub endpoint: usize,
+    /// How the token is obtained.
+    pub grant: OnBehalfGrant,
+}
+
+/// A validated REST grant.
+#[derive(Debug, Clone)]
+pub enum OnBehalfGrant {
+    /// RFC 8693 token exchange: the form members besides `grant_type` and
+    /// `subject_token` (the actor token resolved).
+    TokenExchange {
+        /// `subject_token_type`.
+        subject_token_type: String,
+        /// Further members (`requested_token_type`, `audience`, …).
+        members: Vec<(String, String)>,
+        /// `actor_token` and its type.
+        actor: Option<(Secret, String)>,
+    },
+    /// A minted assertion of this kind, with an optional `scope`.
+    Assertion(Assertion, Option<String>),
 }
 
 impl Sts {
@@ -358,6 +461,21 @@ impl Sts {
             }
             applies_to.push(v);
         }
+        let mut token_sources: Vec<OnBehalf> = Vec::new();
+        for (i, o) in c.token_sources.iter().enumerate() {
+            let p = format!("{path}.token_sources[{i}]");
+            let v = on_behalf(o, &p, &applies_to, secrets)?;
+            if token_sources.iter().any(|x| x.name == v.name) {
+                return Err(err(format!("{p}.name"), "used twice"));
+            }
+            if matches!(v.grant, OnBehalfGrant::Assertion(Assertion::Saml2, _)) && saml.is_none() {
+                return Err(err(
+                    format!("{p}.grant"),
+                    "a saml2_bearer source needs a SAML token type in token_types (the SAML key)",
+                ));
+            }
+            token_sources.push(v);
+        }
         Ok(Sts {
             path: c.path.clone(),
             max_body_bytes: c.max_body_bytes,
@@ -369,6 +487,7 @@ impl Sts {
             mapping,
             token_from: c.token_from.clone(),
             applies_to,
+            token_sources,
         })
     }
 }
@@ -526,6 +645,86 @@ fn endpoint(a: &AppliesToConfig, p: &str, secrets: &Secrets) -> Result<AppliesTo
         audience,
         client_auth: ClientAuth::from_config(&a.client_auth, &format!("{p}.client_auth"), secrets)?,
         timeout_ms: a.timeout_ms,
+    })
+}
+
+fn on_behalf(
+    o: &OnBehalfConfig,
+    p: &str,
+    applies_to: &[AppliesTo],
+    secrets: &Secrets,
+) -> Result<OnBehalf, ConfigError> {
+    if o.name.is_empty() {
+        return Err(err(format!("{p}.name"), "must not be empty"));
+    }
+    let route =
+        crate::core::route::Route::new(&o.methods, o.path_prefix.as_deref(), o.path.as_deref())
+            .map_err(|e| match e.field {
+                Some(f) => err(format!("{p}.{f}"), e.message),
+                None => err(p, e.message),
+            })?;
+    let endpoint = applies_to
+        .iter()
+        .position(|a| a.address == o.token_endpoint)
+        .ok_or_else(|| {
+            err(
+                format!("{p}.token_endpoint"),
+                "must be one of applies_to[].address",
+            )
+        })?;
+    let scope_member = |scope: &Option<String>| scope.clone().filter(|s| !s.is_empty());
+    let grant = match &o.grant {
+        OnBehalfGrantConfig::JwtBearer { scope } => {
+            OnBehalfGrant::Assertion(Assertion::Jwt, scope_member(scope))
+        }
+        OnBehalfGrantConfig::Saml2Bearer { scope } => {
+            OnBehalfGrant::Assertion(Assertion::Saml2, scope_member(scope))
+        }
+        OnBehalfGrantConfig::TokenExchange {
+            subject_token_type,
+            requested_token_type,
+            audience,
+            resource,
+            scope,
+            actor_token,
+            actor_token_type,
+        } => {
+            let mut members = Vec::new();
+            for (name, v) in [
+                ("requested_token_type", requested_token_type),
+                ("audience", audience),
+                ("resource", resource),
+                ("scope", scope),
+            ] {
+                match v.as_deref() {
+                    None => {}
+                    Some("") => return Err(err(format!("{p}.grant.{name}"), "must not be empty")),
+                    Some(v) => members.push((name.to_owned(), v.to_owned())),
+                }
+            }
+            let actor = match actor_token {
+                None => None,
+                Some(r) => Some((
+                    secrets.resolve(r, &format!("{p}.grant.actor_token"))?,
+                    actor_token_type
+                        .clone()
+                        .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
+                )),
+            };
+            OnBehalfGrant::TokenExchange {
+                subject_token_type: subject_token_type
+                    .clone()
+                    .unwrap_or_else(|| ACCESS_TOKEN_TYPE.to_owned()),
+                members,
+                actor,
+            }
+        }
+    };
+    Ok(OnBehalf {
+        name: o.name.clone(),
+        route,
+        endpoint,
+        grant,
     })
 }
 

@@ -15,7 +15,9 @@
 //! - [`xml`]: the element tree and its exclusive canonical form;
 //! - [`token_type`]: the four token types;
 //! - [`endpoint`]: the endpoint's request checks and the caller's token;
-//!   [`issue`]: the principal, minting, the answer.
+//!   [`issue`]: the principal, minting, the answer; [`via`]: the grants
+//!   at the AS for the via types, cached in shared data; [`on_behalf`]:
+//!   the REST token sources (upstream tokens on behalf of the caller).
 
 pub mod config;
 pub mod endpoint;
@@ -24,12 +26,14 @@ pub mod issue;
 pub mod jwt_bearer;
 pub mod key;
 pub mod mint;
+pub mod on_behalf;
 pub mod principal;
 pub mod rst;
 pub mod rstr;
 pub mod saml;
 pub mod soap;
 pub mod token_type;
+pub mod via;
 pub mod xml;
 
 pub use config::{Sts, StsConfig};

@@ -14,7 +14,7 @@ use super::super::check::{err, header_name_ok};
 use super::super::ConfigError;
 
 /// Rules in `scopes.rules`.
-pub const MAX_RULES: usize = 256;
+pub const MAX_RULES: usize = 1024;
 /// Conditions in the whole `scopes` section, nested ones included.
 pub const MAX_CONDITIONS: usize = 1024;
 /// Conditions in one rule's `when` (top level).
