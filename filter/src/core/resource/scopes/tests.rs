@@ -583,8 +583,17 @@ fn bad_expressions_name_the_field() {
 
 #[test]
 fn limits() {
-    let rules: Vec<Value> = (0..257).map(|_| json!({"add": ["x"]})).collect();
+    let rules: Vec<Value> = (0..1025).map(|_| json!({"add": ["x"]})).collect();
     bad(json!({"rules": rules}), "scopes.rules");
+    let rules: Vec<Value> = (0..1024).map(|_| json!({"add": ["x"]})).collect();
+    assert!(crate::core::config::parse(
+        json!({"providers": [{"name": "p", "issuer": "https://as", "audiences": ["a"],
+                              "jwks": {"remote": {"uri": "https://as/jwks", "cluster": "as"}}}],
+               "scopes": {"rules": rules}})
+        .to_string()
+        .as_bytes()
+    )
+    .is_ok());
     let when: Vec<Value> = (0..33).map(|_| json!({"method": ["GET"]})).collect();
     bad(
         json!({"rules": [{"when": when, "add": ["x"]}]}),
