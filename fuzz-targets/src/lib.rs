@@ -34,10 +34,65 @@ pub fn targets() -> Vec<(&'static str, Target)> {
         ("jwe", jwe_decrypt),
         ("dpop", dpop_proof),
         ("cert_header", cert_header),
+        ("sts_rst", sts_rst),
+        ("login_cookie", login_cookie),
     ];
     #[cfg(feature = "host")]
     all.push(("host_config", host_config));
     all
+}
+
+/// A WS-Trust request body: parsed (SOAP 1.1/1.2, DTDs refused); whatever
+/// parses or fails, nothing panics, and a refusal has a fault.
+pub fn sts_rst(data: &[u8]) {
+    use oauth_filter::core::sts::rst;
+    let _ = rst::parse(data);
+}
+
+/// A browser's `cookie` header and a login query: the session and
+/// transaction cookies are joined from their chunks and opened (a sealed
+/// value is never forged by chance), the query decoded, `goto` checked.
+pub fn login_cookie(data: &[u8]) {
+    use oauth_filter::core::config::login::SessionKey;
+    use oauth_filter::core::login::{cookies, origin, session};
+    use oauth_filter::core::util::form::parse_query;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let (cookie, query) = text.split_once('\n').unwrap_or((text, ""));
+    let headers = vec![("cookie".to_owned(), cookie.to_owned())];
+    let keys = [SessionKey {
+        id: [1, 2, 3, 4],
+        key: [9; 32],
+    }];
+    if let Some(v) = cookies::get_chunked(&headers, "oauth_session") {
+        let opened: Option<session::Session> = session::open_json(&keys, "oauth_session", &v);
+        assert!(opened.is_none(), "a session opened from fuzzed bytes");
+    }
+    let _ = cookies::without(cookie, |n| n.starts_with("oauth_session"));
+    if let Some(q) = parse_query(&format!("/oauth2/login?{query}")) {
+        if let Some((_, goto)) = q.iter().find(|(k, _)| k == "goto") {
+            let login = login_config();
+            if let Some(g) = origin::checked_goto(&login, "https://gw.example", goto) {
+                assert!(!g.starts_with("//") && !g.contains('\\'), "{g}");
+            }
+        }
+    }
+}
+
+fn login_config() -> oauth_filter::core::config::login::Login {
+    let cfg = oauth_filter::core::config::parse(
+        br#"{"login":{"registrations":[{"name":"as","issuer":"https://as",
+        "client_auth":{"method":"client_secret_basic","client_id":"c","client_secret":"s"},
+        "authorization_endpoint":"https://as/auth",
+        "token_endpoint":{"uri":"https://as/token","cluster":"as"},
+        "jwks":{"remote":{"uri":"https://as/jwks","cluster":"as"}}}],
+        "session":{"keys":["0123456789abcdef0123456789abcdef"]}}}"#,
+    );
+    match cfg.ok().and_then(|c| c.login) {
+        Some(l) => l,
+        None => unreachable!("the fuzz target's own login configuration parses"),
+    }
 }
 
 /// The JWE vectors' private keys (made by python jwcrypto; test keys).
