@@ -181,7 +181,7 @@ impl LoginState {
         let Some(q) = parse_query(req.path) else {
             return json_reply(400, "invalid_request", "malformed query");
         };
-        let param = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let param = |n: &str| param(&q, n);
         let reg = match param("registration") {
             None => cx.login.default_registration,
             Some(name) => match cx.login.registrations.iter().position(|r| r.name == name) {
@@ -240,7 +240,7 @@ impl LoginState {
     ) -> LoginOutcome {
         let login = cx.login;
         let q = parse_query(req.path).unwrap_or_default();
-        let param = |n: &str| q.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let param = |n: &str| param(&q, n);
         let Some(state) = param("state").filter(|s| s.len() >= 16 && s.len() <= 128) else {
             return self.fail(login, "invalid_state", None, io);
         };
@@ -405,10 +405,7 @@ impl LoginState {
     ) -> LoginOutcome {
         let login = cx.login;
         let q = parse_query(req.path).unwrap_or_default();
-        let goto_param = q
-            .iter()
-            .find(|(k, _)| k == "goto")
-            .map_or("/", |(_, v)| v.as_str());
+        let goto_param = param(&q, "goto").unwrap_or("/");
         let Some(goto) = origin::checked_goto(login, origin, goto_param) else {
             return LoginOutcome::Reply(json_reply(
                 400,
@@ -746,6 +743,11 @@ fn is_own_cookie(login: &Login, name: &str) -> bool {
         || name
             .strip_prefix(c)
             .is_some_and(|rest| rest.starts_with('.') || rest.starts_with("_tx_"))
+}
+
+/// The first value of query parameter `name`.
+fn param<'q>(q: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn redirect_uri(login: &Login, origin: &str) -> String {
