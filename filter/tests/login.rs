@@ -53,7 +53,7 @@ fn cfg_with(keys: &[&str]) -> FilterConfig {
                 "jwks": {"inline": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1"}]}},
                 "scopes": ["email"],
             }],
-            "routes": [{"prefix": "/app"}],
+            "routes": [{"path_prefix": "/app"}],
             "session": {"keys": keys, "danger_insecure_cookies": true,
                         "idle_timeout_s": 600, "max_lifetime_s": 3600, "refresh_margin_s": 30},
             "upstream": {"claim_headers": {"x-user": "sub", "x-email": "email"}},

@@ -44,7 +44,7 @@ fn plugin(auth: &AuthServer) -> Value {
                 registration(auth, "main", "gateway-web"),
                 registration(auth, "second", "gateway-web-2"),
             ],
-            "routes": [{"prefix": "/app"}],
+            "routes": [{"path_prefix": "/app"}],
             "session": {
                 "keys": [{"env": "LOGIN_SESSION_KEY"}],
                 "danger_insecure_cookies": true,

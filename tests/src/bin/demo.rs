@@ -289,7 +289,7 @@ async fn login_demo(proxy: Proxy, module: &Path) {
                 "jwks": {"discovery": {"cluster": "auth_server"}},
                 "scopes": ["email", "profile"],
             }],
-            "routes": [{"prefix": "/app"}],
+            "routes": [{"path_prefix": "/app"}],
             "session": {
                 // A demo key: in production {"env": "NAME"}, the same key on
                 // every proxy of a fleet.

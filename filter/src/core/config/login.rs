@@ -65,19 +65,21 @@ fn default_prefix() -> String {
     "/oauth2".into()
 }
 
-/// One rule of `login.routes`.
+/// One rule of `login.routes`: the method and path fields of every rule
+/// (`scopes.rules`, `client.rules`), with nothing of its own, so written
+/// out rather than with `route_rule!`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRouteConfig {
-    /// Methods (any when empty).
+    /// Methods (any case; a `GET` rule also covers `HEAD`); empty: any.
     #[serde(default)]
     pub methods: Vec<String>,
-    /// Exact path.
+    /// Path prefix, without query.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Exact path, without query.
     #[serde(default)]
     pub path: Option<String>,
-    /// Path prefix (segment-wise).
-    #[serde(default)]
-    pub prefix: Option<String>,
 }
 
 /// `login.require_login`: the answer to a request without a session.
@@ -367,7 +369,7 @@ impl Login {
         for (i, r) in c.routes.iter().enumerate() {
             routes.push(check::route(
                 &r.methods,
-                r.prefix.as_deref(),
+                r.path_prefix.as_deref(),
                 r.path.as_deref(),
                 &format!("login.routes[{i}]"),
             )?);
