@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use super::audit::{audit, Audited};
 use super::callout::{CalloutId, CalloutResponse};
@@ -24,6 +24,7 @@ use super::resource::extract::extract_with_scheme;
 use super::resource::introspection::cache::AnswerCache;
 use super::resource::keys::KeyManager;
 use super::resource::token_cache::Verified;
+use super::resource::token_hash::TokenHash;
 use super::resource::{binding, scopes, Resolution, Resolvers};
 use super::response::{reply, LocalReply};
 use super::shared::SharedStore;
@@ -398,10 +399,10 @@ impl Filter {
             Ok(t) => t,
             Err(r) => return self.deny(req, r, None, None, io.out),
         };
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = TokenHash::new(token);
         let resolution = self
             .resolvers
-            .resolve(&self.cfg, token, &digest, req.held_since, io);
+            .resolve(&self.cfg, &digest, req.held_since, io);
         let (verified, payload_b64) = match resolution {
             Resolution::Verified(v, p) => (v, p),
             Resolution::Pending(w) => return Decision::Pause(w),
@@ -527,11 +528,8 @@ impl Filter {
             Ok(t) => t,
             Err(r) => return sts_refused(&r, None, io.out),
         };
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let verified = match self
-            .resolvers
-            .resolve(cfg, token, &digest, req.held_since, io)
-        {
+        let digest = TokenHash::new(token);
+        let verified = match self.resolvers.resolve(cfg, &digest, req.held_since, io) {
             Resolution::Verified(v, _) => v,
             Resolution::Pending(w) => return Decision::Pause(w),
             Resolution::Rejected(r) => {
@@ -570,7 +568,7 @@ impl Filter {
                         "sts: issued {} for {}; token_hash {}",
                         rst.token_type.uri(),
                         rst.applies_to,
-                        hash_prefix(&digest)
+                        hash_prefix(digest.get())
                     ),
                 ));
                 Decision::Reply(r)
@@ -653,14 +651,19 @@ impl Filter {
 
     /// `danger_fail_open`: forward without identity (spoofable headers are
     /// still removed), log it, count it as allowed.
-    fn fail_open(&self, req: &RequestView<'_>, digest: &[u8; 32], out: &mut Outbox) -> Decision {
+    fn fail_open(
+        &self,
+        req: &RequestView<'_>,
+        digest: &TokenHash<'_>,
+        out: &mut Outbox,
+    ) -> Decision {
         let empty = serde_json::Map::new();
         let (edits, _) = claim_headers::edits(&self.cfg.raw.upstream, &empty, None);
         out.event(Event::Log(
             Level::Warn,
             format!(
                 "introspection unavailable: request forwarded unchecked (danger_fail_open); token_hash {}",
-                hash_prefix(digest)
+                hash_prefix(digest.get())
             ),
         ));
         out.event(Event::Metric(Metric::Allowed));
@@ -672,7 +675,7 @@ impl Filter {
         &self,
         req: &RequestView<'_>,
         r: Rejection,
-        digest: Option<&[u8; 32]>,
+        digest: Option<&TokenHash<'_>>,
         verified: Option<&Verified>,
         out: &mut Outbox,
     ) -> Decision {
@@ -692,10 +695,13 @@ impl Filter {
         decision: &'static str,
         status: u16,
         reason: &'static str,
-        digest: Option<&[u8; 32]>,
+        digest: Option<&TokenHash<'_>>,
         verified: Option<&Verified>,
         out: &mut Outbox,
     ) {
+        if !self.cfg.raw.audit.enabled {
+            return;
+        }
         let seq = self.tx_seq.get().wrapping_add(1);
         self.tx_seq.set(seq);
         let made_id = format!("{}-{:x}-{seq:x}", self.tx_prefix, self.now.0);
@@ -705,7 +711,7 @@ impl Filter {
             decision,
             status,
             reason,
-            digest,
+            digest.map(TokenHash::get),
             verified,
         );
         match a {
@@ -720,7 +726,7 @@ impl Filter {
 
 /// A token-service fault: logged (code and reason, never the token) and
 /// counted, then answered.
-fn sts_refused(r: &Refusal, digest: Option<&[u8; 32]>, out: &mut Outbox) -> Decision {
+fn sts_refused(r: &Refusal, digest: Option<&TokenHash<'_>>, out: &mut Outbox) -> Decision {
     out.event(Event::Metric(Metric::Denied(r.fault.code.reason())));
     out.event(Event::Log(
         Level::Info,
@@ -731,7 +737,7 @@ fn sts_refused(r: &Refusal, digest: Option<&[u8; 32]>, out: &mut Outbox) -> Deci
             r.fault.reason,
             digest.map_or(String::new(), |d| format!(
                 "; token_hash {}",
-                hash_prefix(d)
+                hash_prefix(d.get())
             ))
         ),
     ));

@@ -285,6 +285,11 @@ impl Runtime {
         };
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // Profiling aid: `OAUTH_HOST_PROFILER=perfmap` writes
+        // /tmp/perf-<pid>.map, so `perf report` names the modules' functions.
+        if std::env::var_os("OAUTH_HOST_PROFILER").is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine =
             Engine::new(&config).map_err(|e| internal("*", format!("wasm engine: {e:#}")))?;
         let mut linker: Linker<state::HostState> = Linker::new(&engine);

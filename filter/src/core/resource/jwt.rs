@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::claims;
 use super::keys::{KeyLookup, KeyManager};
 use super::token_cache::{TokenCache, Verified};
+use super::token_hash::TokenHash;
 use super::Resolution;
 use crate::core::config::FilterConfig;
 use crate::core::error::{ClaimError, Rejection, TokenError};
@@ -49,22 +50,23 @@ impl JwtResolver {
     }
 
     /// A cached verified token (claims re-checked against `now`), if any.
+    /// The payload is left out (the caller takes it from the token).
     pub fn cached(
         &mut self,
         cfg: &FilterConfig,
-        token: &str,
-        digest: &[u8; 32],
+        hash: &TokenHash<'_>,
         now: UnixMillis,
         events: &mut Vec<Event>,
     ) -> Option<Resolution> {
         if cfg.raw.cache.max_entries == 0 {
             return None;
         }
-        let v = self.cache.get(digest, now)?;
+        // The audit line names the token by its hash: keep it with the entry.
+        let v = self.cache.get(hash, now, cfg.raw.audit.enabled)?;
         events.push(Event::Metric(Metric::CacheHit));
         let p = &cfg.providers[v.provider];
         Some(match claims::check(p, &v.claims, now) {
-            Ok(()) => Resolution::Verified(v, payload_part(token)),
+            Ok(()) => Resolution::Verified(v, None),
             Err(e) => Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e))),
         })
     }
@@ -74,12 +76,14 @@ impl JwtResolver {
         now.since(since) < cfg.raw.key_fetch.initial_wait_ms
     }
 
-    /// Verify `token` in full (the cache was consulted).
+    /// Verify `token` in full (the cache was consulted); it is cached as
+    /// the token of `hash` (a JWE's nested JWS under the JWE). The payload
+    /// is left out (the caller takes it from the token).
     pub fn resolve(
         &mut self,
         cfg: &FilterConfig,
         token: &str,
-        digest: &[u8; 32],
+        hash: &TokenHash<'_>,
         held_since: Option<UnixMillis>,
         now: UnixMillis,
         events: &mut Vec<Event>,
@@ -153,11 +157,7 @@ impl JwtResolver {
             claims: Arc::new(jws.claims),
             exp,
         };
-        self.cache.insert(*digest, v.clone(), now);
-        Resolution::Verified(v, Some(jws.payload_b64.to_owned()))
+        self.cache.insert(hash, v.clone(), now);
+        Resolution::Verified(v, None)
     }
-}
-
-fn payload_part(token: &str) -> Option<String> {
-    token.split('.').nth(1).map(str::to_owned)
 }

@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod keys;
 pub mod scopes;
 pub mod token_cache;
+pub mod token_hash;
 
 use serde_json::Value;
 
@@ -36,6 +37,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sha2::{Digest, Sha256};
 use token_cache::Verified;
+use token_hash::TokenHash;
 
 /// Outcome of the token resolvers.
 #[derive(Debug)]
@@ -113,36 +115,28 @@ impl Resolvers {
     pub fn resolve(
         &mut self,
         cfg: &FilterConfig,
-        token: &str,
-        digest: &[u8; 32],
+        hash: &TokenHash<'_>,
         held_since: Option<UnixMillis>,
         io: &mut Io<'_>,
     ) -> Resolution {
-        let encrypted = token.bytes().filter(|b| *b == b'.').count() == 4;
-        if let Some(r) = self
-            .jwt
-            .cached(cfg, token, digest, io.now, &mut io.out.events)
-        {
-            // A JWE's parts are not the payload: the claims are re-encoded.
+        let token = hash.token();
+        if let Some(r) = self.jwt.cached(cfg, hash, io.now, &mut io.out.events) {
             return match r {
-                Resolution::Verified(v, _) if encrypted => Resolution::Verified(v, None),
+                Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, token)),
                 r => r,
             };
         }
-        if encrypted {
-            // Verified as the nested JWS, cached under the JWE's digest.
+        if is_encrypted(token) {
+            // Verified as the nested JWS, cached under the JWE; its parts
+            // are not the payload: the claims are re-encoded.
             let inner = match self.decrypt(cfg, token) {
                 Ok(t) => t,
                 Err(r) => return Resolution::Rejected(r),
             };
-            return match self.jwt.resolve(
-                cfg,
-                &inner,
-                digest,
-                held_since,
-                io.now,
-                &mut io.out.events,
-            ) {
+            return match self
+                .jwt
+                .resolve(cfg, &inner, hash, held_since, io.now, &mut io.out.events)
+            {
                 Resolution::Verified(v, _) => Resolution::Verified(v, None),
                 r => r,
             };
@@ -160,10 +154,31 @@ impl Resolvers {
         match introspect {
             Some(i) => self
                 .introspection
-                .resolve(cfg, i, token, digest, held_since, io),
-            None => self
-                .jwt
-                .resolve(cfg, token, digest, held_since, io.now, &mut io.out.events),
+                .resolve(cfg, i, token, hash.get(), held_since, io),
+            None => {
+                match self
+                    .jwt
+                    .resolve(cfg, token, hash, held_since, io.now, &mut io.out.events)
+                {
+                    Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, token)),
+                    r => r,
+                }
+            }
         }
     }
+}
+
+/// A compact JWE (five parts), not a JWS (three).
+fn is_encrypted(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 4
+}
+
+/// The JWS payload (base64url) for `upstream.payload_header`; None when no
+/// such header is configured (nothing is copied) or the token is a JWE.
+fn payload_part(cfg: &FilterConfig, token: &str) -> Option<String> {
+    cfg.raw.upstream.payload_header.as_ref()?;
+    if is_encrypted(token) {
+        return None;
+    }
+    token.split('.').nth(1).map(str::to_owned)
 }

@@ -1,10 +1,14 @@
-//! Per-worker cache of verified tokens, keyed by SHA-256 of the token.
+//! Per-worker cache of verified tokens, keyed by the token itself (a
+//! lookup hashes it with the map's keyed SipHash, several times cheaper in
+//! wasm than SHA-256), with the token's SHA-256 once something asked for it.
 
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::token_hash::TokenHash;
 use crate::core::util::time::UnixMillis;
 
 /// A token that passed parsing and signature verification.
@@ -18,14 +22,30 @@ pub struct Verified {
     pub exp: UnixMillis,
 }
 
-/// Bounded map SHA-256(token) → [`Verified`]; insertion-order eviction after
-/// expired entries.
+/// A cached token: its verification and, once made, its SHA-256.
+#[derive(Debug)]
+struct Entry {
+    verified: Verified,
+    digest: Option<[u8; 32]>,
+}
+
+/// Bounded map token → [`Verified`]: when full, expired entries
+/// go first (swept at most once a second), then the oldest insertions.
+/// Every operation is O(1) amortised: a full cache under a stream of new
+/// tokens (the verification path) must not scan itself per request.
 #[derive(Debug, Default)]
 pub struct TokenCache {
     max: usize,
-    map: HashMap<[u8; 32], Verified>,
-    order: VecDeque<[u8; 32]>,
+    map: HashMap<Rc<str>, Entry>,
+    /// Insertion order; may name keys already gone from `map` (expired on
+    /// lookup, forgotten), which eviction skips.
+    order: VecDeque<Rc<str>>,
+    /// When expired entries were last swept out.
+    swept: Option<UnixMillis>,
 }
+
+/// Least time between two sweeps of expired entries.
+const SWEEP_EVERY_MS: u64 = 1_000;
 
 impl TokenCache {
     /// A cache of at most `max` entries (0: disabled).
@@ -46,30 +66,45 @@ impl TokenCache {
         self.map.is_empty()
     }
 
-    /// A live entry for this token hash.
-    pub fn get(&mut self, key: &[u8; 32], now: UnixMillis) -> Option<Verified> {
-        match self.map.get(key) {
-            Some(v) if now < v.exp => Some(v.clone()),
-            Some(_) => {
-                self.map.remove(key);
-                None
-            }
-            None => None,
+    /// A live entry for the token of `hash`. The entry's SHA-256, when it
+    /// has one, is given to `hash`; with `keep_digest` (the audit line will
+    /// want it) an entry without one gets it, made once here.
+    pub fn get(
+        &mut self,
+        hash: &TokenHash<'_>,
+        now: UnixMillis,
+        keep_digest: bool,
+    ) -> Option<Verified> {
+        let e = self.map.get_mut(hash.token())?;
+        if now >= e.verified.exp {
+            self.map.remove(hash.token());
+            return None;
         }
+        match e.digest {
+            Some(d) => hash.give(d),
+            None if keep_digest => e.digest = Some(*hash.get()),
+            None => {}
+        }
+        Some(e.verified.clone())
     }
 
-    /// Remember a verified token.
-    pub fn insert(&mut self, key: [u8; 32], v: Verified, now: UnixMillis) {
+    /// Remember a verified token (with its SHA-256 if `hash` made it).
+    pub fn insert(&mut self, hash: &TokenHash<'_>, v: Verified, now: UnixMillis) {
+        let (token, digest) = (hash.token(), hash.known());
         if self.max == 0 || now >= v.exp {
             return;
         }
-        if let Some(e) = self.map.get_mut(&key) {
-            *e = v;
+        if let Some(e) = self.map.get_mut(token) {
+            *e = Entry {
+                verified: v,
+                digest,
+            };
             return;
         }
-        if self.map.len() >= self.max {
-            self.map.retain(|_, e| now < e.exp);
-            self.order.retain(|k| self.map.contains_key(k));
+        if self.map.len() >= self.max && self.swept.is_none_or(|t| now.since(t) >= SWEEP_EVERY_MS) {
+            self.swept = Some(now);
+            self.map.retain(|_, e| now < e.verified.exp);
+            self.compact();
         }
         while self.map.len() >= self.max {
             match self.order.pop_front() {
@@ -79,14 +114,31 @@ impl TokenCache {
                 None => break,
             }
         }
-        self.map.insert(key, v);
+        let key: Rc<str> = Rc::from(token);
+        self.map.insert(
+            Rc::clone(&key),
+            Entry {
+                verified: v,
+                digest,
+            },
+        );
         self.order.push_back(key);
+        // Keys removed on lookup linger in `order`; bound it.
+        if self.order.len() > 2 * self.max {
+            self.compact();
+        }
+    }
+
+    /// Drop the keys of `order` that `map` no longer holds.
+    fn compact(&mut self) {
+        let map = &self.map;
+        self.order.retain(|k| map.contains_key(k));
     }
 
     /// Forget every token of one provider (its keys changed).
     pub fn forget_provider(&mut self, provider: usize) {
-        self.map.retain(|_, e| e.provider != provider);
-        self.order.retain(|k| self.map.contains_key(k));
+        self.map.retain(|_, e| e.verified.provider != provider);
+        self.compact();
     }
 }
 
@@ -102,20 +154,62 @@ mod tests {
         }
     }
 
+    fn put(c: &mut TokenCache, token: &str, exp: u64, now: u64) {
+        c.insert(&TokenHash::new(token), v(exp), UnixMillis(now));
+    }
+
+    fn has(c: &mut TokenCache, token: &str, now: u64) -> bool {
+        c.get(&TokenHash::new(token), UnixMillis(now), false)
+            .is_some()
+    }
+
+    #[test]
+    fn a_stream_of_new_tokens_stays_bounded() {
+        let mut c = TokenCache::new(8);
+        for i in 0..10_000u64 {
+            let t = format!("token-{i}");
+            put(&mut c, &t, 1_000_000, i);
+            assert!(has(&mut c, &t, i));
+        }
+        assert_eq!(c.len(), 8);
+        assert!(c.order.len() <= 16);
+    }
+
     #[test]
     fn never_past_exp_and_bounded() {
         let mut c = TokenCache::new(2);
-        c.insert([1; 32], v(100), UnixMillis(0));
-        assert!(c.get(&[1; 32], UnixMillis(99)).is_some());
-        assert!(c.get(&[1; 32], UnixMillis(100)).is_none());
-        c.insert([1; 32], v(1000), UnixMillis(0));
-        c.insert([2; 32], v(1000), UnixMillis(0));
-        c.insert([3; 32], v(1000), UnixMillis(0));
+        put(&mut c, "a", 100, 0);
+        assert!(has(&mut c, "a", 99));
+        assert!(!has(&mut c, "a", 100));
+        put(&mut c, "a", 1000, 0);
+        put(&mut c, "b", 1000, 0);
+        put(&mut c, "c", 1000, 0);
         assert_eq!(c.len(), 2);
-        assert!(c.get(&[1; 32], UnixMillis(1)).is_none(), "oldest evicted");
-        assert!(c.get(&[3; 32], UnixMillis(1)).is_some());
+        assert!(!has(&mut c, "a", 1), "oldest evicted");
+        assert!(has(&mut c, "c", 1));
+        // Expired entries go before live ones, however old.
+        let mut c = TokenCache::new(2);
+        put(&mut c, "a", 5_000, 0);
+        put(&mut c, "b", 100, 0);
+        put(&mut c, "c", 5_000, 200);
+        assert!(has(&mut c, "a", 300));
+        assert!(has(&mut c, "c", 300));
         let mut off = TokenCache::new(0);
-        off.insert([1; 32], v(1000), UnixMillis(0));
+        put(&mut off, "a", 1000, 0);
         assert!(off.is_empty());
+    }
+
+    #[test]
+    fn the_digest_is_kept_once_made() {
+        let mut c = TokenCache::new(2);
+        put(&mut c, "abc", 1000, 0);
+        let h = TokenHash::new("abc");
+        assert!(c.get(&h, UnixMillis(1), false).is_some());
+        assert_eq!(h.known(), None, "nothing hashed when not wanted");
+        assert!(c.get(&h, UnixMillis(1), true).is_some());
+        let d = h.known().expect("made");
+        let later = TokenHash::new("abc");
+        assert!(c.get(&later, UnixMillis(2), false).is_some());
+        assert_eq!(later.known(), Some(d), "given from the entry");
     }
 }
