@@ -59,13 +59,18 @@ pub fn decode_lossy(bytes: &[u8]) -> Vec<(String, String)> {
     decode(bytes)
         .unwrap_or_default()
         .into_iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(k).into_owned(),
-                String::from_utf8_lossy(v).into_owned(),
-            )
-        })
+        .map(|(k, v)| (owned(k), owned(v)))
         .collect()
+}
+
+/// `bytes` as a `String`, U+FFFD for invalid UTF-8. Valid text (nearly
+/// every header) takes `from_utf8`'s word-at-a-time check, several times
+/// faster than the lossy decoder's chunk iterator.
+fn owned(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {

@@ -22,7 +22,25 @@ pub struct Audited<'a> {
     /// Now.
     pub now: UnixMillis,
     /// A transaction id to use when there is no usable `x-request-id`.
-    pub made_id: &'a str,
+    pub made_id: MadeId<'a>,
+}
+
+/// A transaction id the filter makes (`<worker>-<time hex>-<seq hex>`),
+/// written only when the request has no usable `x-request-id`.
+#[derive(Debug, Clone, Copy)]
+pub struct MadeId<'a> {
+    /// The worker's prefix.
+    pub prefix: &'a str,
+    /// Now.
+    pub now: UnixMillis,
+    /// The worker's sequence number of this decision.
+    pub seq: u64,
+}
+
+impl std::fmt::Display for MadeId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{:x}-{:x}", self.prefix, self.now.0, self.seq)
+    }
 }
 
 /// The audit event for a decision, unless auditing is off.
@@ -39,14 +57,7 @@ pub fn audit(
     if !cfg.raw.audit.enabled {
         return None;
     }
-    let path: String = req
-        .path
-        .split('?')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(256)
-        .collect();
+    let path = prefix_chars(req.path.split('?').next().unwrap_or(""), 256);
     let transaction_id = match req.request_id {
         Some(id)
             if !id.is_empty()
@@ -57,7 +68,7 @@ pub fn audit(
         {
             id.to_owned()
         }
-        _ => req.made_id.to_owned(),
+        _ => req.made_id.to_string(),
     };
     let mut ev = AuditEvent {
         timestamp: req.now.rfc3339(),
@@ -65,7 +76,7 @@ pub fn audit(
         decision,
         status,
         reason,
-        method: req.method.chars().take(16).collect(),
+        method: prefix_chars(req.method, 16),
         path,
         provider: None,
         issuer: None,
@@ -100,6 +111,18 @@ pub fn audit(
     Some(Event::Audit(Box::new(ev)))
 }
 
+/// The first `n` characters of `s` (copied at once, not char by char).
+fn prefix_chars(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        // No more characters than bytes.
+        return s.to_owned();
+    }
+    match s.char_indices().nth(n) {
+        Some((end, _)) => s[..end].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
 /// Complete a forwarded request's event when the upstream's response
 /// headers arrive (`upstream_status`), or when the stream ends without one
 /// (`None`): the elapsed time then runs to `now`.
@@ -111,4 +134,14 @@ pub fn complete(
 ) {
     ev.upstream_status = upstream_status;
     ev.elapsed_ms = now.since(arrived);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prefixes_count_characters() {
+        assert_eq!(super::prefix_chars("äbc", 2), "äb");
+        assert_eq!(super::prefix_chars("ab", 5), "ab");
+        assert_eq!(super::prefix_chars("", 0), "");
+    }
 }

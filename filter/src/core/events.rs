@@ -141,10 +141,125 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// The one-line JSON form.
     pub fn to_line(&self) -> String {
-        let mut s = String::from("oauth-filter audit ");
-        s.push_str(&serde_json::to_string(self).unwrap_or_default());
+        let mut s = String::with_capacity(384);
+        self.write_line(&mut s);
         s
     }
+
+    /// Append the one-line JSON form to `out`: the same object as the
+    /// `Serialize` form (field order, names, omissions), written directly
+    /// (serde_json's escaper is a tenth of the per-request cost in wasm).
+    pub fn write_line(&self, out: &mut String) {
+        out.push_str("oauth-filter audit {");
+        let mut w = JsonObject { out, first: true };
+        w.str("timestamp", &self.timestamp);
+        w.str("transactionId", &self.transaction_id);
+        w.str("decision", self.decision);
+        w.num("status", u64::from(self.status));
+        w.str("reason", self.reason);
+        w.str("method", &self.method);
+        w.str("path", &self.path);
+        w.opt_str("provider", self.provider.as_deref());
+        w.opt_str("issuer", self.issuer.as_deref());
+        w.opt_str("sub", self.sub.as_deref());
+        w.opt_str("client_id", self.client_id.as_deref());
+        w.opt_str("tracking_id", self.tracking_id.as_deref());
+        if !self.tracking_ids.is_empty() {
+            w.key("trackingIds");
+            w.out.push('[');
+            for (i, t) in self.tracking_ids.iter().enumerate() {
+                if i > 0 {
+                    w.out.push(',');
+                }
+                json_string(w.out, t);
+            }
+            w.out.push(']');
+        }
+        if let Some(u) = self.upstream_status {
+            w.num("upstream_status", u64::from(u));
+        }
+        w.num("elapsed_ms", self.elapsed_ms);
+        w.opt_str("token_hash", self.token_hash.as_deref());
+        w.out.push('}');
+    }
+}
+
+/// Members of a JSON object being written.
+struct JsonObject<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl JsonObject<'_> {
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        json_string(self.out, k);
+        self.out.push(':');
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        json_string(self.out, v);
+    }
+
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+
+    fn num(&mut self, k: &str, mut n: u64) {
+        self.key(k);
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for d in &digits[i..] {
+            self.out.push(char::from(*d));
+        }
+    }
+}
+
+/// `s` as a JSON string (RFC 8259 §7): `"` and `\` escaped, control
+/// characters as `\n`, `\r`, `\t`, `\b`, `\f` or `\u00XX`; runs of
+/// plain characters copied at once.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Something for the adapter to do on the side.
@@ -163,4 +278,52 @@ pub enum Event {
 /// Hex of the first 8 bytes of a SHA-256 digest.
 pub fn hash_prefix(digest: &[u8; 32]) -> String {
     super::util::hex::hex(&digest[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> AuditEvent {
+        AuditEvent {
+            timestamp: "2026-12-02T17:20:00.123Z".into(),
+            transaction_id: "req-\"42\\".into(),
+            decision: "allow",
+            status: 200,
+            reason: "ok",
+            method: "GET".into(),
+            path: "/ä/\u{1}\u{1f}\n\r\t\u{8}\u{c}\u{7f}\u{85}/x".into(),
+            provider: Some("corp".into()),
+            issuer: None,
+            sub: Some("alice \u{2028} é".into()),
+            client_id: None,
+            tracking_id: Some("t1".into()),
+            tracking_ids: vec!["t1".into(), "a\"b".into()],
+            upstream_status: Some(503),
+            elapsed_ms: u64::MAX,
+            token_hash: Some("ba043f2544f4e3d2".into()),
+        }
+    }
+
+    #[test]
+    fn the_line_is_the_serialized_object() {
+        for ev in [
+            event(),
+            AuditEvent {
+                provider: None,
+                sub: None,
+                tracking_id: None,
+                tracking_ids: vec![],
+                upstream_status: None,
+                token_hash: None,
+                elapsed_ms: 0,
+                ..event()
+            },
+        ] {
+            let line = ev.to_line();
+            let json = line.strip_prefix("oauth-filter audit ").expect("marker");
+            assert_eq!(json, serde_json::to_string(&ev).expect("serde"));
+            assert!(!json.contains('\n'), "one line");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sha2::Digest;
 
-use super::audit::{audit, Audited};
+use super::audit::{audit, Audited, MadeId};
 use super::callout::{CalloutId, CalloutResponse};
 use super::client::{self, is_invalid_token_challenge, ClientStage, Injected, TokenManager};
 use super::config::{CertificateSource, FilterConfig};
@@ -36,7 +36,7 @@ use super::sts::Sts;
 use super::util::time::UnixMillis;
 
 impl RequestView<'_> {
-    fn audited<'r>(&'r self, now: UnixMillis, made_id: &'r str) -> Audited<'r> {
+    fn audited<'r>(&'r self, now: UnixMillis, made_id: MadeId<'r>) -> Audited<'r> {
         Audited {
             method: self.method,
             path: self.path,
@@ -704,10 +704,14 @@ impl Filter {
         }
         let seq = self.tx_seq.get().wrapping_add(1);
         self.tx_seq.set(seq);
-        let made_id = format!("{}-{:x}-{seq:x}", self.tx_prefix, self.now.0);
+        let made_id = MadeId {
+            prefix: &self.tx_prefix,
+            now: self.now,
+            seq,
+        };
         let a = audit(
             &self.cfg,
-            req.audited(self.now, &made_id),
+            req.audited(self.now, made_id),
             decision,
             status,
             reason,

@@ -43,8 +43,12 @@ impl<'a> RequestView<'a> {
 
     /// The one value of header `name`; `None` when absent or repeated.
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        match self.header_values(name).as_slice() {
-            [one] => Some(one),
+        let mut found = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some((_, v)), None) => Some(v.as_str()),
             _ => None,
         }
     }

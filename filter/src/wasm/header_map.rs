@@ -15,6 +15,31 @@ extern "C" {
         return_map_data: *mut *mut u8,
         return_map_size: *mut usize,
     ) -> u32;
+    fn proxy_get_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> u32;
+}
+
+/// The value of header `name` in `map` (the first, as the host picks it);
+/// `None` when absent, on any status other than OK, or not UTF-8.
+pub fn value(map: MapType, name: &str) -> Option<String> {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    // SAFETY: as in `get`: the host allocates through the module's
+    // allocator and hands the buffer over; `name` outlives the call.
+    let status = unsafe {
+        proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size)
+    };
+    if status != 0 || data.is_null() {
+        return None;
+    }
+    // SAFETY: see above; the buffer is exactly `size` bytes long.
+    let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
+    String::from_utf8(bytes).ok()
 }
 
 /// The pairs of `map`; empty when the host has none or answers any status

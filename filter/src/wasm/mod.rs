@@ -82,7 +82,13 @@ pub struct Worker {
     /// Counter increments not yet given to the host (flushed on the tick, so
     /// a request costs no metric host call).
     pending_counters: HashMap<u32, u64>,
+    /// Audit lines not yet written (`audit.batch`): one `proxy_log` carries
+    /// many, written at [`AUDIT_BATCH_BYTES`] and on every tick.
+    audit_lines: String,
 }
+
+/// Audit lines are written once this many bytes wait (or at the tick).
+pub const AUDIT_BATCH_BYTES: usize = 16 * 1024;
 
 /// Shared handle.
 pub type WorkerRef = Rc<RefCell<Worker>>;
@@ -100,6 +106,7 @@ impl Worker {
             response_headers: HashMap::new(),
             metrics: HashMap::new(),
             pending_counters: HashMap::new(),
+            audit_lines: String::new(),
         }))
     }
 
@@ -107,7 +114,7 @@ impl Worker {
     pub fn emit(&mut self, events: Vec<Event>) {
         for e in events {
             match e {
-                Event::Audit(a) => log(LogLevel::Info, &a.to_line()),
+                Event::Audit(a) => self.write_audit(&a),
                 Event::Log(level, msg) => {
                     let l = match level {
                         Level::Debug => LogLevel::Debug,
@@ -128,6 +135,33 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+
+    /// Write an audit line: at once, or into the batch (`audit.batch`).
+    pub fn write_audit(&mut self, ev: &AuditEvent) {
+        let batch = self
+            .filter
+            .as_ref()
+            .is_some_and(|f| f.config().raw.audit.batch);
+        if !batch {
+            log(LogLevel::Info, &ev.to_line());
+            return;
+        }
+        if !self.audit_lines.is_empty() {
+            self.audit_lines.push('\n');
+        }
+        ev.write_line(&mut self.audit_lines);
+        if self.audit_lines.len() >= AUDIT_BATCH_BYTES {
+            self.flush_audit();
+        }
+    }
+
+    /// Write the batched audit lines, one log call for all (on every tick).
+    pub fn flush_audit(&mut self) {
+        if !self.audit_lines.is_empty() {
+            log(LogLevel::Info, &self.audit_lines);
+            self.audit_lines.clear();
         }
     }
 
@@ -582,7 +616,7 @@ pub fn finish_audit(worker: &WorkerRef, ctx: u32) {
     let pending = worker.borrow_mut().audits.remove(&ctx);
     if let Some((mut ev, arrived)) = pending {
         crate::core::audit::complete(&mut ev, arrived, None, now());
-        log(LogLevel::Info, &ev.to_line());
+        worker.borrow_mut().write_audit(&ev);
     }
 }
 
@@ -619,15 +653,13 @@ pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
     if injected.is_none() && audit.is_none() {
         return;
     }
-    let headers = header_map::get(MapType::HttpResponseHeaders);
-    let status = headers
-        .iter()
-        .find(|(k, _)| k == ":status")
-        .and_then(|(_, v)| v.parse::<u16>().ok())
+    // One value, not the whole map: the challenges are read only for a 401.
+    let status = header_map::value(MapType::HttpResponseHeaders, ":status")
+        .and_then(|v| v.parse::<u16>().ok())
         .unwrap_or(0);
     if let Some((mut ev, arrived)) = audit {
         crate::core::audit::complete(&mut ev, arrived, Some(status), now());
-        log(LogLevel::Info, &ev.to_line());
+        worker.borrow_mut().write_audit(&ev);
     }
     let Some(injected) = injected else {
         return;
@@ -635,6 +667,7 @@ pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
     if status != 401 {
         return;
     }
+    let headers = header_map::get(MapType::HttpResponseHeaders);
     let challenges: Vec<&str> = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))

@@ -42,6 +42,12 @@ impl Context for Root {
     ) {
         deliver(&self.worker, token, num_headers, body_size, self.id);
     }
+
+    fn on_done(&mut self) -> bool {
+        // The plugin stops: write what the audit batch holds.
+        self.worker.borrow_mut().flush_audit();
+        true
+    }
 }
 
 impl RootContext for Root {
@@ -101,7 +107,9 @@ impl RootContext for Root {
             dispatch(&self.worker, p.callouts, self.id);
         }
         resume_all(&self.worker, self.id);
-        self.worker.borrow_mut().flush_counters();
+        let mut w = self.worker.borrow_mut();
+        w.flush_counters();
+        w.flush_audit();
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -182,6 +182,10 @@ pub struct AuditConfig {
     /// headers arrive, with its status and the latency.
     #[serde(default = "defaults::enabled")]
     pub response: bool,
+    /// Write the lines of a worker together: one log call when 16 KiB
+    /// wait, and at every tick (`tick_ms`); `false`: each line at once.
+    #[serde(default = "defaults::enabled")]
+    pub batch: bool,
 }
 
 impl Default for AuditConfig {
@@ -191,6 +195,7 @@ impl Default for AuditConfig {
             tracking_id_claim: defaults::tracking_id_claim(),
             tracking_claims: Vec::new(),
             response: true,
+            batch: true,
         }
     }
 }

@@ -56,14 +56,24 @@ pub fn extract_with_scheme<'h>(
     }
     // RFC 6750 b64token: ALPHA DIGIT - . _ ~ + / then optional '='.
     let body = token.trim_end_matches('=');
-    if !body
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-    {
+    if !body.bytes().all(|b| B64TOKEN[usize::from(b)]) {
         return Err(Rejection::InvalidToken(TokenError::BadCharacters));
     }
     Ok((token, scheme))
 }
+
+/// The bytes of an RFC 6750 b64token before its `=` padding, as a table
+/// (one load per byte: the check runs over every token of every request).
+static B64TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    t
+};
 
 /// `Bearer <token>` or `DPoP <token>` → Some; another scheme → None.
 fn credentials(value: &str) -> Result<Option<(&str, Scheme)>, Rejection> {
