@@ -318,6 +318,8 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
     // Start every proxy the cases need; all stay up for the whole run.
     let mut ports: BTreeMap<Target, u16> = BTreeMap::new();
     let mut groups: Vec<Group> = Vec::new();
+    // The proxy process of each target (its CPU time per request).
+    let mut group_of: BTreeMap<Target, usize> = BTreeMap::new();
     ports.insert(Target::Upstream, up);
     let base = 40_000 + (std::process::id() % 1000) * 8;
     let filter = o.module.as_path();
@@ -376,6 +378,7 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
             }
         };
         let (g, port) = started?;
+        group_of.insert(target, groups.len());
         groups.push(g);
         ports.insert(target, port);
     }
@@ -487,12 +490,21 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
                 if o.warmup > 0 {
                     wrk(o.warmup)?;
                 }
-                let s = wrk(o.duration)?;
+                let proxy = group_of.get(&case.target).map(|&i| &groups[i]);
+                let cpu_before = proxy.and_then(Group::cpu_time);
+                let mut s = wrk(o.duration)?;
+                if let (Some(before), Some(after)) = (cpu_before, proxy.and_then(Group::cpu_time)) {
+                    if s.requests > 0.0 {
+                        s.cpu_us_per_req =
+                            after.saturating_sub(before).as_secs_f64() * 1e6 / s.requests;
+                    }
+                }
                 eprintln!(
-                    "bench:         {:>9.0} req/s  p50 {:>7.0} µs  p99 {:>7.0} µs{}",
+                    "bench:         {:>9.0} req/s  p50 {:>7.0} µs  p99 {:>7.0} µs  proxy CPU {:>5.1} µs/req{}",
                     s.rps,
                     s.p50_us,
                     s.p99_us,
+                    s.cpu_us_per_req,
                     if s.non2xx + s.socket_errors > 0 {
                         format!("  ERRORS non-2xx {} socket {}", s.non2xx, s.socket_errors)
                     } else {

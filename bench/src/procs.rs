@@ -76,6 +76,20 @@ impl Group {
         }
     }
 
+    /// CPU time the process has used so far (user + system, every thread),
+    /// from `/proc/<pid>/stat`; None where that cannot be read.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces), from field 3.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        // utime and stime are fields 14 and 15 (index 11 and 12 here), in
+        // clock ticks of 1/100 s (USER_HZ on Linux).
+        let total = ticks(11)? + ticks(12)?;
+        Some(Duration::from_millis(total * 10))
+    }
+
     /// The name and the last lines of the log.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

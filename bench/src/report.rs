@@ -59,6 +59,19 @@ fn ratio(r: &Results, a: &str, b: &str) -> Option<f64> {
     Some(rps(r, a)? / rps(r, b)?)
 }
 
+/// Mean proxy CPU µs per request of a case over its rounds (None without
+/// a proxy process).
+fn cpu_per_req(r: &Results, id: &str) -> Option<f64> {
+    let v: Vec<f64> = r
+        .samples
+        .get(id)?
+        .iter()
+        .map(|s| s.cpu_us_per_req)
+        .filter(|c| *c > 0.0)
+        .collect();
+    (!v.is_empty()).then(|| mean(&v))
+}
+
 /// The floor case of a proxy family, for the "× floor" column.
 fn floor_of(id: &str, r: &Results) -> Option<&'static str> {
     use crate::cases::Proxy;
@@ -375,16 +388,20 @@ pub fn write(o: &Options, r: &Results, chart: &str) -> Result<String> {
     writeln!(
         w,
         "`× floor`: requests/s against the no-op module in the same proxy (2n for \
-         oauth-host, 7n for Envoy).\n"
+         oauth-host, 7n for Envoy). `CPU µs/req`: CPU time of the proxy process \
+         (every thread, user + system) per request during the measured runs, and \
+         `+ floor` what that is above the floor case: the cost of a case in the \
+         proxy alone, steadier than requests/s on two cores shared with the load \
+         generator and the upstream.\n"
     )?;
     writeln!(
         w,
-        "| case | what | requests/s | × floor | p50 µs | p99 µs |"
+        "| case | what | requests/s | × floor | p50 µs | p99 µs | CPU µs/req | + floor |"
     )?;
-    writeln!(w, "|---|---|---:|---:|---:|---:|")?;
+    writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|")?;
     for case in &r.cases {
         let Some(v) = r.samples.get(case.id) else {
-            writeln!(w, "| {} | {} | n/a | | | |", case.id, case.label)?;
+            writeln!(w, "| {} | {} | n/a | | | | | |", case.id, case.label)?;
             continue;
         };
         let all: Vec<f64> = v.iter().map(|s| s.rps).collect();
@@ -399,14 +416,23 @@ pub fn write(o: &Options, r: &Results, chart: &str) -> Result<String> {
             .and_then(|f| ratio(r, case.id, f))
             .map(|x| format!("{x:.2}"))
             .unwrap_or_default();
+        let cpu = cpu_per_req(r, case.id);
+        let cpu_floor = floor_of(case.id, r).and_then(|f| cpu_per_req(r, f));
+        let over = match (cpu, cpu_floor) {
+            (Some(c), Some(f)) if floor_of(case.id, r) != Some(case.id) => {
+                format!("{:+.1}", c - f)
+            }
+            _ => String::new(),
+        };
         writeln!(
             w,
-            "| {} | {} | {:.0}{range} | {floor} | {:.0} | {:.0} |",
+            "| {} | {} | {:.0}{range} | {floor} | {:.0} | {:.0} | {} | {over} |",
             case.id,
             case.label,
             mean(&all),
             mean(&v.iter().map(|s| s.p50_us).collect::<Vec<_>>()),
             mean(&v.iter().map(|s| s.p99_us).collect::<Vec<_>>()),
+            cpu.map(|c| format!("{c:.1}")).unwrap_or_default(),
         )?;
     }
     writeln!(

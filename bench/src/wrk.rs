@@ -17,6 +17,12 @@ pub struct Sample {
     pub p99_us: f64,
     pub non2xx: u64,
     pub socket_errors: u64,
+    /// Requests completed.
+    pub requests: f64,
+    /// CPU time the proxy process spent per request (user + system, all
+    /// threads), µs; 0 when there is no proxy (the upstream case). Unlike
+    /// requests/s it does not depend on what else the two cores run.
+    pub cpu_us_per_req: f64,
 }
 
 /// Runs wrk once for `seconds`.
@@ -99,5 +105,7 @@ pub fn run(
         p99_us: f("p99_us"),
         non2xx: f("non2xx") as u64,
         socket_errors: f("socket_errors") as u64,
+        requests: f("requests"),
+        cpu_us_per_req: 0.0,
     })
 }

@@ -38,7 +38,8 @@ use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 
 use crate::core::callout::MAX_BODY;
 use crate::core::client::Injected;
-use crate::core::events::{AuditEvent, Event, Level};
+use crate::core::events::{AuditEvent, Event, Histogram, Level, Metric};
+use crate::core::util::fast_hash::IdHash;
 use crate::core::{
     Callout, CalloutId, CalloutResponse, Connection, Decision, Filter, Held, Io, Needs, Outbox,
     RequestView, UnixMillis, WaitFor,
@@ -66,22 +67,24 @@ pub struct Worker {
     /// the host).
     pub held: Held<OwnedRequest>,
     /// Host callout token → (core callout id, context the SDK delivers it to).
-    pub callouts: HashMap<u32, (CalloutId, u32)>,
+    pub callouts: HashMap<u32, (CalloutId, u32), IdHash>,
     /// The root context id.
     pub root_id: u32,
     /// Streams forwarded with the gateway's own token (response phase).
-    pub injected: HashMap<u32, Injected>,
+    pub injected: HashMap<u32, Injected, IdHash>,
     /// Audit events of forwarded streams, with when the request arrived:
     /// written when the upstream's response headers come (or the stream ends).
-    pub audits: HashMap<u32, (Box<AuditEvent>, UnixMillis)>,
+    pub audits: HashMap<u32, (Box<AuditEvent>, UnixMillis), IdHash>,
     /// Headers to add to the responses of forwarded streams (a renewed
     /// login session's `set-cookie`).
-    pub response_headers: HashMap<u32, Vec<(String, String)>>,
+    pub response_headers: HashMap<u32, Vec<(String, String)>, IdHash>,
     /// Metric ids by name.
-    metrics: HashMap<String, u32>,
+    counters: HashMap<Metric, u32, IdHash>,
+    /// Histogram ids.
+    histograms: HashMap<Histogram, u32, IdHash>,
     /// Counter increments not yet given to the host (flushed on the tick, so
     /// a request costs no metric host call).
-    pending_counters: HashMap<u32, u64>,
+    pending_counters: HashMap<u32, u64, IdHash>,
     /// Audit lines not yet written (`audit.batch`): one `proxy_log` carries
     /// many, written at [`AUDIT_BATCH_BYTES`] and on every tick.
     audit_lines: String,
@@ -99,13 +102,14 @@ impl Worker {
         Rc::new(RefCell::new(Worker {
             filter: None,
             held: Held::default(),
-            callouts: HashMap::new(),
+            callouts: HashMap::default(),
             root_id: 0,
-            injected: HashMap::new(),
-            audits: HashMap::new(),
-            response_headers: HashMap::new(),
-            metrics: HashMap::new(),
-            pending_counters: HashMap::new(),
+            injected: HashMap::default(),
+            audits: HashMap::default(),
+            response_headers: HashMap::default(),
+            counters: HashMap::default(),
+            histograms: HashMap::default(),
+            pending_counters: HashMap::default(),
             audit_lines: String::new(),
         }))
     }
@@ -125,12 +129,12 @@ impl Worker {
                     log(l, &format!("oauth-filter: {msg}"));
                 }
                 Event::Metric(m) => {
-                    if let Some(id) = self.metric(m.name(), MetricType::Counter) {
+                    if let Some(id) = self.counter(m) {
                         *self.pending_counters.entry(id).or_insert(0) += 1;
                     }
                 }
                 Event::Histogram(h, v) => {
-                    if let Some(id) = self.metric(h.name().to_owned(), MetricType::Histogram) {
+                    if let Some(id) = self.histogram(h) {
                         let _ = hostcalls::record_metric(id, v);
                     }
                 }
@@ -172,12 +176,24 @@ impl Worker {
         }
     }
 
-    fn metric(&mut self, name: String, kind: MetricType) -> Option<u32> {
-        if let Some(id) = self.metrics.get(&name) {
+    /// The host's id of counter `m`, defined on first use (its name is
+    /// made only then).
+    fn counter(&mut self, m: Metric) -> Option<u32> {
+        if let Some(id) = self.counters.get(&m) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(kind, &name).ok()?;
-        self.metrics.insert(name, id);
+        let id = hostcalls::define_metric(MetricType::Counter, &m.name()).ok()?;
+        self.counters.insert(m, id);
+        Some(id)
+    }
+
+    /// The host's id of histogram `h`, defined on first use.
+    fn histogram(&mut self, h: Histogram) -> Option<u32> {
+        if let Some(id) = self.histograms.get(&h) {
+            return Some(*id);
+        }
+        let id = hostcalls::define_metric(MetricType::Histogram, h.name()).ok()?;
+        self.histograms.insert(h, id);
         Some(id)
     }
 }

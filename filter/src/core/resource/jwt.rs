@@ -37,7 +37,10 @@ impl JwtResolver {
     pub fn new(cfg: &FilterConfig, worker_id: &str, verifier: Verifier) -> JwtResolver {
         JwtResolver {
             keys: KeyManager::new(cfg, worker_id),
-            cache: TokenCache::new(cfg.raw.cache.max_entries),
+            cache: TokenCache::new(
+                cfg.raw.cache.max_entries,
+                crate::core::util::fast_hash::word_hash(0, worker_id.as_bytes()),
+            ),
             verifier,
         }
     }

@@ -1,14 +1,16 @@
-//! Per-worker cache of verified tokens, keyed by the token itself (a
-//! lookup hashes it with the map's keyed SipHash, several times cheaper in
-//! wasm than SHA-256), with the token's SHA-256 once something asked for it.
+//! Per-worker cache of verified tokens, keyed by the token itself: a
+//! seeded [`word_hash`] of it finds the entry, which holds the whole token
+//! and is used only when the token is the same byte for byte (a lookup
+//! costs a fraction of SHA-256 in wasm). The token's SHA-256 is kept too,
+//! once something asked for it.
 
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::token_hash::TokenHash;
+use crate::core::util::fast_hash::{same_bytes, word_hash, Hashed};
 use crate::core::util::time::UnixMillis;
 
 /// A token that passed parsing and signature verification.
@@ -22,9 +24,10 @@ pub struct Verified {
     pub exp: UnixMillis,
 }
 
-/// A cached token: its verification and, once made, its SHA-256.
+/// A cached token: the token, its verification and, once made, its SHA-256.
 #[derive(Debug)]
 struct Entry {
+    token: Box<str>,
     verified: Verified,
     digest: Option<[u8; 32]>,
 }
@@ -36,10 +39,13 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct TokenCache {
     max: usize,
-    map: HashMap<Rc<str>, Entry>,
+    /// By [`word_hash`] of the token.
+    map: HashMap<u64, Entry, Hashed>,
     /// Insertion order; may name keys already gone from `map` (expired on
     /// lookup, forgotten), which eviction skips.
-    order: VecDeque<Rc<str>>,
+    order: VecDeque<u64>,
+    /// The hash's seed.
+    seed: u64,
     /// When expired entries were last swept out.
     swept: Option<UnixMillis>,
 }
@@ -48,12 +54,23 @@ pub struct TokenCache {
 const SWEEP_EVERY_MS: u64 = 1_000;
 
 impl TokenCache {
-    /// A cache of at most `max` entries (0: disabled).
-    pub fn new(max: usize) -> TokenCache {
+    /// A cache of at most `max` entries (0: disabled), its hash seeded
+    /// with `seed`.
+    pub fn new(max: usize, seed: u64) -> TokenCache {
         TokenCache {
             max,
+            seed,
             ..TokenCache::default()
         }
+    }
+
+    /// A new seed (from the host's randomness); forgets every entry.
+    pub fn reseed(&mut self, seed: u64) {
+        *self = TokenCache::new(self.max, seed);
+    }
+
+    fn key(&self, token: &str) -> u64 {
+        word_hash(self.seed, token.as_bytes())
     }
 
     /// Entries now held.
@@ -75,9 +92,13 @@ impl TokenCache {
         now: UnixMillis,
         keep_digest: bool,
     ) -> Option<Verified> {
-        let e = self.map.get_mut(hash.token())?;
+        let key = self.key(hash.token());
+        let e = self.map.get_mut(&key)?;
+        if !same_bytes(e.token.as_bytes(), hash.token().as_bytes()) {
+            return None;
+        }
         if now >= e.verified.exp {
-            self.map.remove(hash.token());
+            self.map.remove(&key);
             return None;
         }
         match e.digest {
@@ -94,8 +115,12 @@ impl TokenCache {
         if self.max == 0 || now >= v.exp {
             return;
         }
-        if let Some(e) = self.map.get_mut(token) {
+        let key = self.key(token);
+        if let Some(e) = self.map.get_mut(&key) {
+            // The same token again, or (as good as never) another with the
+            // same hash, which takes the place.
             *e = Entry {
+                token: token.into(),
                 verified: v,
                 digest,
             };
@@ -114,10 +139,10 @@ impl TokenCache {
                 None => break,
             }
         }
-        let key: Rc<str> = Rc::from(token);
         self.map.insert(
-            Rc::clone(&key),
+            key,
             Entry {
+                token: token.into(),
                 verified: v,
                 digest,
             },
@@ -165,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_stream_of_new_tokens_stays_bounded() {
-        let mut c = TokenCache::new(8);
+        let mut c = TokenCache::new(8, 1);
         for i in 0..10_000u64 {
             let t = format!("token-{i}");
             put(&mut c, &t, 1_000_000, i);
@@ -177,7 +202,7 @@ mod tests {
 
     #[test]
     fn never_past_exp_and_bounded() {
-        let mut c = TokenCache::new(2);
+        let mut c = TokenCache::new(2, 1);
         put(&mut c, "a", 100, 0);
         assert!(has(&mut c, "a", 99));
         assert!(!has(&mut c, "a", 100));
@@ -188,20 +213,20 @@ mod tests {
         assert!(!has(&mut c, "a", 1), "oldest evicted");
         assert!(has(&mut c, "c", 1));
         // Expired entries go before live ones, however old.
-        let mut c = TokenCache::new(2);
+        let mut c = TokenCache::new(2, 1);
         put(&mut c, "a", 5_000, 0);
         put(&mut c, "b", 100, 0);
         put(&mut c, "c", 5_000, 200);
         assert!(has(&mut c, "a", 300));
         assert!(has(&mut c, "c", 300));
-        let mut off = TokenCache::new(0);
+        let mut off = TokenCache::new(0, 1);
         put(&mut off, "a", 1000, 0);
         assert!(off.is_empty());
     }
 
     #[test]
     fn the_digest_is_kept_once_made() {
-        let mut c = TokenCache::new(2);
+        let mut c = TokenCache::new(2, 1);
         put(&mut c, "abc", 1000, 0);
         let h = TokenHash::new("abc");
         assert!(c.get(&h, UnixMillis(1), false).is_some());

@@ -2,6 +2,7 @@
 //! type, callout URIs, hex and form encoding, header-name spellings. Depends on nothing in `core`.
 
 pub mod cidr;
+pub mod fast_hash;
 pub mod form;
 pub mod header;
 pub mod hex;
