@@ -125,9 +125,7 @@ impl StreamDriver {
         }
         let has_body = !body.is_end_stream();
         let pipeline = Pipeline::new(self.shared.clone(), Dir::Request, has_body);
-        let (tx, rx) = oneshot::channel();
-        tokio::task::spawn_local(run_pipeline(pipeline, has_body.then_some(body), tx));
-        match rx.await {
+        match decide_head(pipeline, has_body.then_some(body)).await {
             Ok(Head::Ready(body_rx)) => RequestVerdict::Forward(rebuild_request(
                 parts,
                 &self.shared.http.borrow(),
@@ -170,9 +168,7 @@ impl StreamDriver {
         }
         let has_body = !body.is_end_stream();
         let pipeline = Pipeline::new(self.shared.clone(), Dir::Response, has_body);
-        let (tx, rx) = oneshot::channel();
-        tokio::task::spawn_local(run_pipeline(pipeline, has_body.then_some(body), tx));
-        match rx.await {
+        match decide_head(pipeline, has_body.then_some(body)).await {
             Ok(Head::Ready(body_rx)) => {
                 rebuild_response(parts, &self.shared.http.borrow(), channel_body(body_rx))
             }
@@ -180,6 +176,25 @@ impl StreamDriver {
             Err(_) => self.interrupt_response(Interrupt::Failed, Dir::Response),
         }
     }
+}
+
+/// Runs `pipeline` until its head is decided. Without a body, and when no
+/// stage pauses (the common GET), that is done here at once: no task, no
+/// channels. Otherwise the pipeline runs on a task of the worker's
+/// `LocalSet`, which also carries the body on; `Err` when that task ended
+/// without deciding.
+async fn decide_head(mut pipeline: Pipeline, body: Option<Body>) -> Result<Head, ()> {
+    if body.is_none() {
+        match pipeline.advance() {
+            Err(interrupt) => return Ok(Head::Interrupted(interrupt)),
+            Ok(()) if pipeline.headers_done() => return Ok(Head::Ready(None)),
+            // Paused: the task waits for the resume.
+            Ok(()) => {}
+        }
+    }
+    let (tx, rx) = oneshot::channel();
+    tokio::task::spawn_local(run_pipeline(pipeline, body, tx));
+    rx.await.map_err(|_| ())
 }
 
 /// The host's own answer when a filter stopped the exchange, `close` asking
