@@ -6,6 +6,7 @@ use super::config::FilterConfig;
 use super::events::{hash_prefix, AuditEvent, Event};
 use super::resource::claims;
 use super::resource::token_cache::Verified;
+use super::util::text::prefix_chars;
 use super::util::time::UnixMillis;
 
 /// The request as the audit line names it.
@@ -111,18 +112,6 @@ pub fn audit(
     Some(Event::Audit(Box::new(ev)))
 }
 
-/// The first `n` characters of `s` (copied at once, not char by char).
-fn prefix_chars(s: &str, n: usize) -> String {
-    if s.len() <= n {
-        // No more characters than bytes.
-        return s.to_owned();
-    }
-    match s.char_indices().nth(n) {
-        Some((end, _)) => s[..end].to_owned(),
-        None => s.to_owned(),
-    }
-}
-
 /// Complete a forwarded request's event when the upstream's response
 /// headers arrive (`upstream_status`), or when the stream ends without one
 /// (`None`): the elapsed time then runs to `now`.
@@ -134,14 +123,4 @@ pub fn complete(
 ) {
     ev.upstream_status = upstream_status;
     ev.elapsed_ms = now.since(arrived);
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn prefixes_count_characters() {
-        assert_eq!(super::prefix_chars("äbc", 2), "äb");
-        assert_eq!(super::prefix_chars("ab", 5), "ab");
-        assert_eq!(super::prefix_chars("", 0), "");
-    }
 }

@@ -191,13 +191,13 @@ struct JsonObject<'a> {
 }
 
 impl JsonObject<'_> {
+    /// `"k":` (after a comma but for the first member); the names are
+    /// plain ASCII, written as they are.
     fn key(&mut self, k: &str) {
-        if !self.first {
-            self.out.push(',');
-        }
+        self.out.push_str(if self.first { "\"" } else { ",\"" });
         self.first = false;
-        json_string(self.out, k);
-        self.out.push(':');
+        self.out.push_str(k);
+        self.out.push_str("\":");
     }
 
     fn str(&mut self, k: &str, v: &str) {
@@ -223,9 +223,9 @@ impl JsonObject<'_> {
                 break;
             }
         }
-        for d in &digits[i..] {
-            self.out.push(char::from(*d));
-        }
+        // ASCII digits: valid UTF-8.
+        self.out
+            .push_str(std::str::from_utf8(digits.get(i..).unwrap_or_default()).unwrap_or("0"));
     }
 }
 

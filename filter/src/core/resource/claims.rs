@@ -110,12 +110,11 @@ fn check_with(
 
 /// The claim as a short display string (audit lines), if it is a string or number.
 pub fn short_str(claims: &Map<String, Value>, name: &str) -> Option<String> {
-    let s = match claims.get(name)? {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    Some(s.chars().take(128).collect())
+    match claims.get(name)? {
+        Value::String(s) => Some(crate::core::util::text::prefix_chars(s, 128)),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

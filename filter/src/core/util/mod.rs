@@ -7,5 +7,6 @@ pub mod form;
 pub mod header;
 pub mod hex;
 pub mod json;
+pub mod text;
 pub mod time;
 pub mod uri;
