@@ -29,17 +29,28 @@ extern "C" {
 pub fn value(map: MapType, name: &str) -> Option<String> {
     let mut data: *mut u8 = null_mut();
     let mut size: usize = 0;
-    // SAFETY: as in `get`: the host allocates through the module's
-    // allocator and hands the buffer over; `name` outlives the call.
+    // SAFETY: the host only writes the two out-parameters (see `take`);
+    // `name` outlives the call.
     let status = unsafe {
         proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size)
     };
+    // SAFETY: `data` and `size` as the host wrote them for this call.
+    String::from_utf8(unsafe { take(status, data, size) }?).ok()
+}
+
+/// The buffer a host call handed over, if it answered OK with one.
+///
+/// # Safety
+/// `data` and `size` are what the host wrote for a call that answered
+/// `status`: on OK, memory it allocated through the module's
+/// `proxy_on_memory_allocate` (the SDK's `Vec` allocator) and its exact
+/// size, whose ownership passes to us (as in the SDK's getters).
+unsafe fn take(status: u32, data: *mut u8, size: usize) -> Option<Vec<u8>> {
     if status != 0 || data.is_null() {
         return None;
     }
-    // SAFETY: see above; the buffer is exactly `size` bytes long.
-    let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-    String::from_utf8(bytes).ok()
+    // SAFETY: the caller's contract above.
+    Some(unsafe { Vec::from_raw_parts(data, size, size) })
 }
 
 /// The pairs of `map`; empty when the host has none or answers any status
@@ -47,14 +58,10 @@ pub fn value(map: MapType, name: &str) -> Option<String> {
 pub fn get(map: MapType) -> Vec<(String, String)> {
     let mut data: *mut u8 = null_mut();
     let mut size: usize = 0;
-    // SAFETY: the host writes a pointer it allocated through the module's
-    // `proxy_on_memory_allocate` (the SDK's `Vec` allocator) and its size;
-    // ownership passes to us, as in the SDK's own `get_map`.
+    // SAFETY: the host only writes the two out-parameters (see `take`).
     let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
-    if status != 0 || data.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: see above; the buffer is exactly `size` bytes long.
-    let bytes = unsafe { Vec::from_raw_parts(data, size, size) };
-    abi_wire::header_map::decode_lossy(&bytes)
+    // SAFETY: `data` and `size` as the host wrote them for this call.
+    unsafe { take(status, data, size) }
+        .map(|bytes| abi_wire::header_map::decode_lossy(&bytes))
+        .unwrap_or_default()
 }

@@ -78,7 +78,7 @@ pub struct Worker {
     /// Headers to add to the responses of forwarded streams (a renewed
     /// login session's `set-cookie`).
     pub response_headers: HashMap<u32, Vec<(String, String)>, IdHash>,
-    /// Metric ids by name.
+    /// Counter ids, by metric (the name is made only to define it).
     counters: HashMap<Metric, u32, IdHash>,
     /// Histogram ids.
     histograms: HashMap<Histogram, u32, IdHash>,

@@ -254,7 +254,9 @@ fn key_from_pem_block(block: &str) -> Result<KeyMaterial, KeyProblem> {
     match label {
         LABEL_PUBLIC_KEY => spki_key(&der),
         LABEL_CERTIFICATE => certificate_key(&der),
-        other => Err(KeyProblem::PemLabel(other.chars().take(64).collect())),
+        other => Err(KeyProblem::PemLabel(crate::core::util::text::prefix_chars(
+            other, 64,
+        ))),
     }
 }
 

@@ -732,7 +732,7 @@ impl LoginState {
 /// The transaction cookie of the login with this `state`: one per login
 /// under way, so logins in two tabs do not clash.
 fn tx_cookie(login: &Login, state: &str) -> String {
-    let short: String = state.chars().take(8).collect();
+    let short = crate::core::util::text::prefix_chars(state, 8);
     format!("{}_tx_{short}", login.cookie_name)
 }
 

@@ -542,7 +542,7 @@ impl KeyManager {
             error: None,
         });
         rec.failed_at = Some(now.0);
-        rec.error = Some(msg.chars().take(200).collect());
+        rec.error = Some(crate::core::util::text::prefix_chars(msg, 200));
         self.publish(i, rec, store, events, changed);
     }
 
