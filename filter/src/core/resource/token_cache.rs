@@ -25,11 +25,20 @@ pub struct Verified {
 }
 
 /// A cached token: the token, its verification and, once made, its SHA-256.
-#[derive(Debug)]
+/// `Debug` leaves the token out.
 struct Entry {
     token: Box<str>,
     verified: Verified,
     digest: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("token", &format_args!("<{} bytes>", self.token.len()))
+            .field("verified", &self.verified)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Bounded map token → [`Verified`]: when full, expired entries
@@ -222,6 +231,15 @@ mod tests {
         let mut off = TokenCache::new(0, 1);
         put(&mut off, "a", 1000, 0);
         assert!(off.is_empty());
+    }
+
+    #[test]
+    fn debug_output_leaves_the_token_out() {
+        let mut c = TokenCache::new(2, 1);
+        put(&mut c, "secret-token-value", 1000, 0);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret-token-value"), "{shown}");
+        assert!(shown.contains("<18 bytes>"), "{shown}");
     }
 
     #[test]

@@ -9,11 +9,19 @@ use std::cell::OnceCell;
 
 use sha2::{Digest, Sha256};
 
-/// A token and, once asked for, its SHA-256.
-#[derive(Debug)]
+/// A token and, once asked for, its SHA-256. `Debug` leaves the token out.
 pub struct TokenHash<'t> {
     token: &'t str,
     digest: OnceCell<[u8; 32]>,
+}
+
+impl std::fmt::Debug for TokenHash<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenHash")
+            .field("token", &format_args!("<{} bytes>", self.token.len()))
+            .field("digest_made", &self.digest.get().is_some())
+            .finish()
+    }
 }
 
 impl<'t> TokenHash<'t> {
@@ -64,6 +72,10 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(h.known(), Some(d));
+        assert!(
+            !format!("{h:?}").contains("abc"),
+            "Debug leaves the token out"
+        );
         let given = TokenHash::new("abc");
         given.give(d);
         assert_eq!(given.known(), Some(d));
