@@ -264,7 +264,7 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
             "at least one provider is required (or a client or login section)",
         ));
     }
-    let mut scopes = sections::validate(&raw)?;
+    let scopes = sections::validate(&raw)?;
     let (providers, introspector) = provider::validate(&raw.providers, secrets)?;
     raw.introspection_cache.validate()?;
     let mut client = match &raw.client {
@@ -272,14 +272,10 @@ fn validate(raw: Config, secrets: &Secrets) -> Result<FilterConfig, ConfigError>
         None => None,
     };
     if raw.case_insensitive_paths {
-        let client_rules = client.iter_mut().flat_map(|c| c.rules.iter_mut());
-        for route in scopes
-            .rules
-            .iter_mut()
-            .map(|r| &mut r.route)
-            .chain(client_rules.map(|r| &mut r.route))
-        {
-            route.fold_case();
+        // (The scope rules are lowercased as they are validated, before
+        // they are indexed.)
+        for r in client.iter_mut().flat_map(|c| c.rules.iter_mut()) {
+            r.route.fold_case();
         }
     }
     let mut login = match &raw.login {

@@ -11,6 +11,7 @@ pub use self::scope_expr::Cond;
 use self::scope_expr::{CondConfig, PathTemplate, ScopeTemplate};
 use super::check::{self, err};
 use super::{defaults, Config, ConfigError};
+use crate::core::route::index::RouteIndex;
 use crate::core::route::Route;
 use crate::core::util::header::canonical;
 
@@ -200,13 +201,47 @@ impl Default for AuditConfig {
     }
 }
 
-/// Validated scope requirements.
+/// Validated scope requirements. Built by [`Scopes::new`] only, so the
+/// rule index always matches the rules.
 #[derive(Debug, Clone, Default)]
 pub struct Scopes {
     /// Scopes every request needs.
-    pub required: Vec<ScopeTemplate>,
+    required: Vec<ScopeTemplate>,
+    /// The rules, in configuration order (paths already lowercased with
+    /// `case_insensitive_paths`).
+    rules: Vec<ScopeRoute>,
+    /// The rules by first path segment.
+    index: RouteIndex,
+}
+
+impl Scopes {
+    /// Scopes every request needs, and the rules in order.
+    pub fn new(required: Vec<ScopeTemplate>, rules: Vec<ScopeRoute>) -> Scopes {
+        let index = RouteIndex::new(rules.iter().map(|r| &r.route));
+        Scopes {
+            required,
+            rules,
+            index,
+        }
+    }
+
+    /// Scopes every request needs.
+    pub fn required(&self) -> &[ScopeTemplate] {
+        &self.required
+    }
+
     /// The rules, in configuration order.
-    pub rules: Vec<ScopeRoute>,
+    pub fn rules(&self) -> &[ScopeRoute] {
+        &self.rules
+    }
+
+    /// The rules that can match the normalised `path`, in configuration
+    /// order (see [`RouteIndex`]).
+    pub fn candidates<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a ScopeRoute> + 'a {
+        self.index
+            .candidates(path)
+            .filter_map(|i| self.rules.get(i))
+    }
 }
 
 /// How a rule's scopes count.
@@ -304,7 +339,7 @@ fn validate_scopes(cfg: &Config) -> Result<Scopes, ConfigError> {
                  (a rule with add may have none)",
             ));
         }
-        let route = if rule.path_prefix.is_some() || rule.path.is_some() {
+        let mut route = if rule.path_prefix.is_some() || rule.path.is_some() {
             check::route(
                 &rule.methods,
                 rule.path_prefix.as_deref(),
@@ -314,6 +349,10 @@ fn validate_scopes(cfg: &Config) -> Result<Scopes, ConfigError> {
         } else {
             check::route(&rule.methods, Some("/"), None, &p)?
         };
+        if fold {
+            // Request paths are lowercased before matching.
+            route.fold_case();
+        }
         let template = match &rule.path_template {
             Some(t) => Some(scope_expr::path_template(
                 t,
@@ -347,10 +386,10 @@ fn validate_scopes(cfg: &Config) -> Result<Scopes, ConfigError> {
             scopes,
         });
     }
-    Ok(Scopes {
-        required: scope_list(&sc.required, &[], "scopes.required")?,
+    Ok(Scopes::new(
+        scope_list(&sc.required, &[], "scopes.required")?,
         rules,
-    })
+    ))
 }
 
 /// Validate every section but `providers`, `introspection_cache` and

@@ -42,11 +42,12 @@ pub fn evaluate(cfg: &Scopes, input: &ScopeInput<'_>) -> Required {
         query: OnceCell::new(),
     };
     let mut out = Required::default();
-    for t in &cfg.required {
+    for t in cfg.required() {
         push(&mut out, t, &cx, &[]);
     }
     let mut required_rule_matched = false;
-    for rule in &cfg.rules {
+    // Only the rules that can match the path (configuration order kept).
+    for rule in cfg.candidates(input.path) {
         if rule.kind == RuleKind::Required && required_rule_matched {
             continue;
         }

@@ -7,9 +7,9 @@ use crate::core::route::Route;
 use serde_json::json;
 
 fn cfg() -> Scopes {
-    Scopes {
-        required: vec![crate::core::config::sections::scope_expr::ScopeTemplate::literal("api")],
-        rules: vec![
+    Scopes::new(
+        vec![crate::core::config::sections::scope_expr::ScopeTemplate::literal("api")],
+        vec![
             ScopeRoute::required(
                 Route::new(&["POST".into()], Some("/orders"), None).unwrap(),
                 &["orders:write"],
@@ -19,7 +19,7 @@ fn cfg() -> Scopes {
                 &["admin", "api"],
             ),
         ],
-    }
+    )
 }
 
 fn doc(scopes: Value, extra: Value) -> Value {
@@ -374,6 +374,35 @@ fn first_required_rule_and_every_add_rule() {
         refused(eval(&s, "GET", "/b", &[], json!({}))),
         ["{claim.tenant}:api"]
     );
+}
+
+/// The rule index (by first segment) keeps the rules' order and meaning:
+/// the first matching `required` rule wins, whether it is indexed or
+/// checked for every path, and exact, prefix and lowercased rules are found.
+#[test]
+fn indexed_rules_keep_order_with_many_rules() {
+    let mut rules: Vec<Value> = (0..500)
+        .map(|i| json!({"path_prefix": format!("/area-{i}/"), "required": [format!("w{i}")]}))
+        .collect();
+    rules.insert(100, json!({"path_prefix": "/are", "required": ["are"]}));
+    rules.push(json!({"path": "/Exact/One", "required": ["exact"]}));
+    rules.push(json!({"path_prefix": "/area-7/x/", "add": ["x7"]}));
+    rules.push(json!({"path_prefix": "/", "required": ["read"]}));
+    let d = doc(
+        json!({ "rules": rules }),
+        json!({"case_insensitive_paths": true}),
+    );
+    let s = config::parse(d.to_string().as_bytes()).unwrap().scopes;
+    let req = |p: &str| ok(eval(&s, "GET", p, &[], json!({})));
+    assert_eq!(req("/area-7/x/1"), ["w7", "x7"]);
+    // Rule 100 (`/are`, checked for every path) comes before `/area-100/`.
+    assert_eq!(req("/area-99/"), ["w99"]);
+    assert_eq!(req("/area-100/"), ["are"]);
+    assert_eq!(req("/area-499/y"), ["are"]);
+    assert_eq!(req("/exact/one/"), ["exact"]);
+    assert_eq!(req("/exact/two"), ["read"]);
+    assert_eq!(req("/"), ["read"]);
+    assert_eq!(req("/other"), ["read"]);
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! [`abi_wire::request_path`], shared with oauth-host, which routes on the
 //! same path.
 
+pub mod index;
+
 use abi_wire::hex::nibble;
 pub use abi_wire::request_path::{check_path, NormalPath, PathError};
 
