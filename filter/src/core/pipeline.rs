@@ -20,7 +20,7 @@ use super::jose::verify::{SignatureBackend, Verifier};
 use super::login::{self, LoginOutcome, LoginState};
 pub use super::request::{Connection, Needs, RequestView};
 use super::resource::claim_headers::{self, HeaderEdits};
-use super::resource::extract::extract_with_scheme;
+use super::resource::extract;
 use super::resource::introspection::cache::AnswerCache;
 use super::resource::keys::KeyManager;
 use super::resource::token_cache::Verified;
@@ -395,14 +395,24 @@ impl Filter {
         if self.cfg.raw.require_https && !self.arrived_over_tls(req) {
             return self.deny(req, Rejection::HttpsRequired, None, None, io.out);
         }
-        let (token, scheme) = match extract_with_scheme(&self.cfg.raw.token, req.headers) {
+        let found = match extract::locate(&self.cfg.raw.token, req.headers) {
             Ok(t) => t,
             Err(r) => return self.deny(req, r, None, None, io.out),
         };
+        let (token, scheme) = (found.token, found.scheme);
         let digest = TokenHash::new(token);
-        let resolution = self
-            .resolvers
-            .resolve(&self.cfg, &digest, req.held_since, io);
+        // A token the cache holds passed `check` when it was verified (same
+        // configuration): only a token it does not hold is scanned.
+        let resolution = match self.resolvers.cached(&self.cfg, &digest, io) {
+            Some(r) => r,
+            None => {
+                if let Err(r) = found.check(&self.cfg.raw.token) {
+                    return self.deny(req, r, None, None, io.out);
+                }
+                self.resolvers
+                    .resolve_uncached(&self.cfg, &digest, req.held_since, io)
+            }
+        };
         let (verified, payload_b64) = match resolution {
             Resolution::Verified(v, p) => (v, p),
             Resolution::Pending(w) => return Decision::Pause(w),
@@ -529,7 +539,13 @@ impl Filter {
             Err(r) => return sts_refused(&r, None, io.out),
         };
         let digest = TokenHash::new(token);
-        let verified = match self.resolvers.resolve(cfg, &digest, req.held_since, io) {
+        // The resource server's limits on a token (size, b64token): the
+        // verified-token cache holds only tokens that passed them.
+        let resolution = match extract::check_token(&cfg.raw.token, token) {
+            Ok(()) => self.resolvers.resolve(cfg, &digest, req.held_since, io),
+            Err(r) => Resolution::Rejected(r),
+        };
+        let verified = match resolution {
             Resolution::Verified(v, _) => v,
             Resolution::Pending(w) => return Decision::Pause(w),
             Resolution::Rejected(r) => {

@@ -25,32 +25,99 @@ pub fn extract_with_scheme<'h>(
     cfg: &TokenConfig,
     headers: &'h [(String, String)],
 ) -> Result<(&'h str, Scheme), Rejection> {
+    let found = locate(cfg, headers)?;
+    found.check(cfg)?;
+    Ok((found.token, found.scheme))
+}
+
+/// A token found in the request whose content is not checked yet
+/// ([`Located::check`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Located<'h> {
+    /// The token.
+    pub token: &'h str,
+    /// The scheme it came with.
+    pub scheme: Scheme,
+    /// From `Authorization` (a comma there means a list of credentials).
+    from_authorization: bool,
+}
+
+impl std::fmt::Debug for Located<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Located")
+            .field("token", &format_args!("<{} bytes>", self.token.len()))
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the token is: one `Authorization` header with the `Bearer` or
+/// `DPoP` scheme, else the configured header or cookie. What this refuses
+/// does not depend on the token's bytes; [`Located::check`] refuses the
+/// rest. The pipeline checks only a token it does not find in its cache
+/// (a cached token passed the same check when it was verified, under the
+/// same configuration), so a cached request does not scan its token twice.
+pub fn locate<'h>(
+    cfg: &TokenConfig,
+    headers: &'h [(String, String)],
+) -> Result<Located<'h>, Rejection> {
     let mut auth = headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"));
-    let token = match (auth.next(), auth.next()) {
+    let found = match (auth.next(), auth.next()) {
         (Some(_), Some(_)) => {
             return Err(Rejection::InvalidRequest(
                 RequestError::MultipleAuthorization,
             ))
         }
-        // A comma never appears in one credential (b64token, token68): it is
-        // a list, as Envoy presents repeated headers joined with ",".
-        (Some((_, v)), None) if v.contains(',') => {
-            return Err(Rejection::InvalidRequest(
-                RequestError::MultipleAuthorization,
-            ))
-        }
-        (Some((_, v)), None) => Some(credentials(v)?.ok_or(Rejection::NoToken)?),
+        (Some((_, v)), None) => match credentials(v)? {
+            // Bearer and DPoP names have no comma, so a comma in the value
+            // is in the token: `check` refuses it as a list.
+            Some(t) => Some(t),
+            // A comma never appears in one credential (b64token, token68):
+            // it is a list, as Envoy presents repeated headers joined with
+            // ",".
+            None if v.contains(',') => {
+                return Err(Rejection::InvalidRequest(
+                    RequestError::MultipleAuthorization,
+                ))
+            }
+            None => return Err(Rejection::NoToken),
+        },
         (None, _) => None,
     };
-    let (token, scheme) = match token {
-        Some(t) => t,
-        None => (
-            from_alternatives(cfg, headers)?.ok_or(Rejection::NoToken)?,
-            Scheme::Bearer,
-        ),
-    };
+    Ok(match found {
+        Some((token, scheme)) => Located {
+            token,
+            scheme,
+            from_authorization: true,
+        },
+        None => Located {
+            token: from_alternatives(cfg, headers)?.ok_or(Rejection::NoToken)?,
+            scheme: Scheme::Bearer,
+            from_authorization: false,
+        },
+    })
+}
+
+impl Located<'_> {
+    /// Refuse a token that is a list (a comma in `Authorization`), too
+    /// large, or not an RFC 6750 b64token.
+    pub fn check(&self, cfg: &TokenConfig) -> Result<(), Rejection> {
+        let token = self.token;
+        if self.from_authorization && token.contains(',') {
+            return Err(Rejection::InvalidRequest(
+                RequestError::MultipleAuthorization,
+            ));
+        }
+        check_token(cfg, token)
+    }
+}
+
+/// Refuse a token larger than `token.max_bytes` or that is not an RFC 6750
+/// b64token. Every token the verified-token cache holds passed this (the
+/// resource server's [`Located::check`], the token service's caller token).
+pub fn check_token(cfg: &TokenConfig, token: &str) -> Result<(), Rejection> {
     if token.len() > cfg.max_bytes {
         return Err(Rejection::InvalidToken(TokenError::TooLarge));
     }
@@ -62,7 +129,7 @@ pub fn extract_with_scheme<'h>(
             return Err(Rejection::InvalidToken(TokenError::BadCharacters));
         }
     }
-    Ok((token, scheme))
+    Ok(())
 }
 
 /// The bytes of an RFC 6750 b64token before its `=` padding, as a table
@@ -161,6 +228,38 @@ mod tests {
             extract(&c, &h(&[("authorization", "bEaReR  abc.def-_")])),
             Ok("abc.def-_")
         );
+    }
+
+    /// `locate` refuses only what does not depend on the token's bytes;
+    /// `check` the rest, in the order `extract` refuses them.
+    #[test]
+    fn locate_then_check() {
+        let c = TokenConfig::default();
+        let loc = |v: &str| {
+            let hs = h(&[("authorization", v)]);
+            locate(&c, &hs).map(|l| (l.token.to_owned(), l.check(&c)))
+        };
+        let multiple = Rejection::InvalidRequest(RequestError::MultipleAuthorization);
+        assert_eq!(loc("Bearer a,b"), Ok(("a,b".into(), Err(multiple.clone()))));
+        assert_eq!(loc("Basic a,b"), Err(multiple));
+        assert_eq!(
+            loc("DPoP a b"),
+            Ok((
+                "a b".into(),
+                Err(Rejection::InvalidToken(TokenError::BadCharacters))
+            ))
+        );
+        assert_eq!(loc("Bearer abc=="), Ok(("abc==".into(), Ok(()))));
+        let big = "a".repeat(c.max_bytes + 1);
+        assert_eq!(
+            loc(&format!("Bearer {big}")).map(|(_, r)| r),
+            Ok(Err(Rejection::InvalidToken(TokenError::TooLarge)))
+        );
+        let l = format!(
+            "{:?}",
+            locate(&c, &h(&[("authorization", "Bearer secret")]))
+        );
+        assert!(!l.contains("secret"), "{l}");
     }
 
     #[test]

@@ -122,13 +122,36 @@ impl Resolvers {
         held_since: Option<UnixMillis>,
         io: &mut Io<'_>,
     ) -> Resolution {
-        let token = hash.token();
-        if let Some(r) = self.jwt.cached(cfg, hash, io.now, &mut io.out.events) {
-            return match r {
-                Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, token)),
-                r => r,
-            };
+        match self.cached(cfg, hash, io) {
+            Some(r) => r,
+            None => self.resolve_uncached(cfg, hash, held_since, io),
         }
+    }
+
+    /// The verified-token cache's answer for the token, if it holds it.
+    pub fn cached(
+        &mut self,
+        cfg: &FilterConfig,
+        hash: &TokenHash<'_>,
+        io: &mut Io<'_>,
+    ) -> Option<Resolution> {
+        let r = self.jwt.cached(cfg, hash, io.now, &mut io.out.events)?;
+        Some(match r {
+            Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, hash.token())),
+            r => r,
+        })
+    }
+
+    /// [`Resolvers::resolve`] for a token [`Resolvers::cached`] does not
+    /// hold.
+    pub fn resolve_uncached(
+        &mut self,
+        cfg: &FilterConfig,
+        hash: &TokenHash<'_>,
+        held_since: Option<UnixMillis>,
+        io: &mut Io<'_>,
+    ) -> Resolution {
+        let token = hash.token();
         if is_encrypted(token) {
             // Verified as the nested JWS, cached under the JWE; its parts
             // are not the payload: the claims are re-encoded.
