@@ -7,11 +7,15 @@ pub enum Target {
     Upstream,
     HostPlain,
     HostNoop,
+    /// The no-op module reading the header map and the clock.
+    HostReads,
     HostJwt,
     HostJwtAuditOff,
     HostIntrospection,
     EnvoyPlain,
     EnvoyNoop,
+    /// The no-op module reading the header map and the clock.
+    EnvoyReads,
     EnvoyJwt,
     EnvoyJwtAuditOff,
     EnvoyIntrospection,
@@ -27,15 +31,24 @@ pub enum Target {
 }
 
 impl Target {
+    /// Whether it refuses a request without a token (a filter, jwt_authn).
+    pub fn protects(self) -> bool {
+        use Target::*;
+        !matches!(
+            self,
+            Upstream | HostPlain | HostNoop | HostReads | EnvoyPlain | EnvoyNoop | EnvoyReads
+        )
+    }
+
     /// Envoy or oauth-host (or neither: the upstream).
     pub fn proxy(self) -> Proxy {
         use Target::*;
         match self {
             Upstream => Proxy::None,
-            HostPlain | HostNoop | HostJwt | HostJwtAuditOff | HostIntrospection | ScaleBase
-            | ScaleProviders | ScaleKeys | ScaleRules => Proxy::Host,
-            EnvoyPlain | EnvoyNoop | EnvoyJwt | EnvoyJwtAuditOff | EnvoyIntrospection
-            | EnvoyJwtAuthn => Proxy::Envoy,
+            HostPlain | HostNoop | HostReads | HostJwt | HostJwtAuditOff | HostIntrospection
+            | ScaleBase | ScaleProviders | ScaleKeys | ScaleRules => Proxy::Host,
+            EnvoyPlain | EnvoyNoop | EnvoyReads | EnvoyJwt | EnvoyJwtAuditOff
+            | EnvoyIntrospection | EnvoyJwtAuthn => Proxy::Envoy,
         }
     }
 }
@@ -89,6 +102,12 @@ pub const CASES: &[Case] = &[
         L::None,
     ),
     case(
+        "2r",
+        "oauth-host + no-op module reading headers and clock (read floor)",
+        T::HostReads,
+        L::Rs256,
+    ),
+    case(
         "3",
         "oauth-host + filter, RS256 cached",
         T::HostJwt,
@@ -120,6 +139,12 @@ pub const CASES: &[Case] = &[
     ),
     case("7", "Envoy, no filter", T::EnvoyPlain, L::None),
     case("7n", "Envoy + no-op module (floor)", T::EnvoyNoop, L::None),
+    case(
+        "7r",
+        "Envoy + no-op module reading headers and clock (read floor)",
+        T::EnvoyReads,
+        L::Rs256,
+    ),
     case("8.3", "Envoy + filter, RS256 cached", T::EnvoyJwt, L::Rs256),
     case(
         "8.3off",

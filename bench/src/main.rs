@@ -296,6 +296,7 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
     jwt_quiet["audit"] = json!({ "enabled": false });
     let rsa_jwk = tokens.jwks["keys"][0].clone();
     let noop_config = json!({});
+    let reads_config = json!({ "reads": true });
 
     // The cases: `--only` picks saturation and fixed-rate cases by id; a
     // fixed-rate case brings the saturation case its rate comes from.
@@ -339,6 +340,9 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
             Target::HostNoop => {
                 proxies::start_host(o, dir, "host-noop", up, Some((noop, &noop_config)))
             }
+            Target::HostReads => {
+                proxies::start_host(o, dir, "host-reads", up, Some((noop, &reads_config)))
+            }
             Target::HostJwt => proxies::start_host(o, dir, "host-jwt", up, Some((filter, &jwt))),
             Target::HostJwtAuditOff => {
                 proxies::start_host(o, dir, "host-jwt-quiet", up, Some((filter, &jwt_quiet)))
@@ -366,6 +370,10 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
             Target::EnvoyNoop => {
                 let f = vec![proxies::wasm_filter(noop, "noop", &noop_config)];
                 proxies::start_envoy(o, dir, "envoy-noop", base + 1, up, f)
+            }
+            Target::EnvoyReads => {
+                let f = vec![proxies::wasm_filter(noop, "reads", &reads_config)];
+                proxies::start_envoy(o, dir, "envoy-reads", base + 6, up, f)
             }
             Target::EnvoyJwt => {
                 let f = vec![proxies::wasm_filter(filter, "oauth", &jwt)];
@@ -427,7 +435,7 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
             let logs: Vec<String> = groups.iter().map(|g| g.log_tail()).collect();
             bail!("case {id}: {e:#}; proxy logs:\n{}", logs.join("\n---\n"));
         }
-        if !headers.is_empty() {
+        if target.protects() {
             let status = get(port, "/", &[])?;
             if status != 401 {
                 bail!("case {id}: a request without a token got {status}, expected 401");

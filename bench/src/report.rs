@@ -225,9 +225,49 @@ fn targets(o: &Options, r: &Results) -> Vec<Row> {
             });
         }
     }
+    // Where a filter's cost starts: the read floor makes the two host calls
+    // any token filter needs (header map, clock) and nothing else.
+    for (name, a, b) in [
+        (
+            "read floor / no-op floor, oauth-host (what reading headers and clock costs)",
+            "2r",
+            "2n",
+        ),
+        (
+            "oauth-host + filter, RS256 cached, audit off / read floor (the filter's own work)",
+            "3off",
+            "2r",
+        ),
+        (
+            "read floor / no-op floor, Envoy (what reading headers and clock costs)",
+            "7r",
+            "7n",
+        ),
+        (
+            "Envoy + filter, RS256 cached, audit off / read floor (the filter's own work)",
+            "8.3off",
+            "7r",
+        ),
+    ] {
+        rows.push(Row {
+            name: name.into(),
+            from: format!("{a} / {b}"),
+            value: ratio(r, a, b),
+            unit: "×",
+            goal: Goal::Measured,
+        });
+    }
     for (name, id) in [
         ("floor case: oauth-host + no-op module (req/s)", "2n"),
         ("floor case: Envoy + no-op module (req/s)", "7n"),
+        (
+            "read floor: oauth-host + no-op module reading headers and clock (req/s)",
+            "2r",
+        ),
+        (
+            "read floor: Envoy + no-op module reading headers and clock (req/s)",
+            "7r",
+        ),
     ] {
         rows.push(Row {
             name: name.into(),
