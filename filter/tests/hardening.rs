@@ -354,3 +354,40 @@ fn the_pipeline_refuses_ambiguous_paths_before_anything_else() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The adapter makes its host calls through `wasm/abi.rs` (and
+/// `wasm/header_map.rs`), whose statuses are error values: the SDK's
+/// wrappers panic on a status they do not expect. Only `proxy_http_call`
+/// goes through the SDK, whose dispatcher must register the callout.
+#[test]
+fn the_adapter_calls_no_panicking_sdk_wrapper() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/wasm");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let sdk_call =
+                line.contains("hostcalls::") && !line.contains("hostcalls::dispatch_http_call");
+            // The trait helpers (`self.get_plugin_configuration()`, …) wrap
+            // the same panicking calls.
+            let trait_call = [
+                "self.get_",
+                "self.set_",
+                "self.send_",
+                "self.resume_",
+                "self.dispatch_",
+            ]
+            .iter()
+            .any(|m| line.contains(m));
+            if sdk_call || trait_call {
+                found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "SDK host calls left:\n{}",
+        found.join("\n")
+    );
+}

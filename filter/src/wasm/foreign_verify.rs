@@ -11,9 +11,9 @@
 //! that algorithm to the pure-Rust verifiers for the life of the VM, so a
 //! host with a different contract costs speed, never correctness.
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel, Status};
+use proxy_wasm::types::LogLevel;
 
+use super::abi::{self, Status};
 use crate::core::jose::foreign_sig::{arguments, parse_result, Answer, FUNCTION};
 use crate::core::jose::jwk::KeyMaterial;
 use crate::core::jose::jws::Alg;
@@ -33,7 +33,7 @@ pub static FOREIGN_VERIFY: ForeignVerify = ForeignVerify {
 impl ForeignVerify {
     /// The host's answer, or the status of a failed call.
     fn ask_host(args: &[u8]) -> Result<Answer, Status> {
-        let answer = hostcalls::call_foreign_function(FUNCTION, Some(args))?;
+        let answer = abi::call_foreign_function(FUNCTION, args)?;
         Ok(parse_result(answer.as_deref().unwrap_or_default()))
     }
 }
@@ -58,7 +58,7 @@ impl SignatureBackend for ForeignVerify {
             } else {
                 LogLevel::Info
             };
-            let _ = hostcalls::log(level, &c.message(FUNCTION));
+            let _ = abi::log(level, &c.message(FUNCTION));
         }
         verdict
     }

@@ -1,12 +1,11 @@
 //! Per-request context.
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType};
 
 use super::{
-    abandon_callouts, deliver, evaluate, finish_audit, needs, request_body, strip_owned_trailers,
-    upstream_response, wants_body, Applied, OwnedRequest, WorkerRef,
+    abandon_callouts, abi, deliver, evaluate, finish_audit, needs, request_body,
+    strip_owned_trailers, upstream_response, wants_body, Applied, OwnedRequest, WorkerRef,
 };
 
 /// One HTTP stream.
@@ -82,8 +81,7 @@ impl HttpContext for Http {
                 // the headers go on, the body is held here, and the local
                 // answer resets the upstream request. The caller's token,
                 // copied above, never reaches the upstream.
-                let _ =
-                    hostcalls::set_map_value(MapType::HttpRequestHeaders, "authorization", None);
+                let _ = abi::set_header(MapType::HttpRequestHeaders, "authorization", None);
                 self.awaiting_body = Some((req, limit));
                 return Action::Continue;
             }

@@ -22,6 +22,7 @@
 //! No `RefCell` borrow is held across a host call that can call back into the
 //! module (`send_http_response`, `resume_http_request`).
 
+pub mod abi;
 pub mod foreign_verify;
 pub mod header_map;
 pub mod http;
@@ -135,7 +136,7 @@ impl Worker {
                 }
                 Event::Histogram(h, v) => {
                     if let Some(id) = self.histogram(h) {
-                        let _ = hostcalls::record_metric(id, v);
+                        let _ = abi::record_metric(id, v);
                     }
                 }
             }
@@ -172,7 +173,7 @@ impl Worker {
     /// Hands the pending counter increments to the host (on every tick).
     pub fn flush_counters(&mut self) {
         for (id, n) in self.pending_counters.drain() {
-            let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
+            let _ = abi::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
@@ -182,7 +183,7 @@ impl Worker {
         if let Some(id) = self.counters.get(&m) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(MetricType::Counter, &m.name()).ok()?;
+        let id = abi::define_metric(MetricType::Counter, &m.name()).ok()?;
         self.counters.insert(m, id);
         Some(id)
     }
@@ -192,7 +193,7 @@ impl Worker {
         if let Some(id) = self.histograms.get(&h) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(MetricType::Histogram, h.name()).ok()?;
+        let id = abi::define_metric(MetricType::Histogram, h.name()).ok()?;
         self.histograms.insert(h, id);
         Some(id)
     }
@@ -327,7 +328,7 @@ pub fn deliver(worker: &WorkerRef, token: u32, num_headers: usize, body_size: us
         .and_then(|(_, v)| v.parse::<u16>().ok());
     // Read at most one byte past the limit: the core refuses oversize bodies.
     let body = if status.is_some() && body_size > 0 {
-        hostcalls::get_buffer(
+        abi::buffer(
             BufferType::HttpCallResponseBody,
             0,
             body_size.min(MAX_BODY + 1),
@@ -375,21 +376,16 @@ pub fn abandon_callouts(worker: &WorkerRef, ctx: u32) {
 
 /// Log, ignoring a host that refuses (nothing better to do).
 pub fn log(level: LogLevel, msg: &str) {
-    let _ = hostcalls::log(level, msg);
+    let _ = abi::log(level, msg);
 }
 
 /// The host's clock.
 pub fn now() -> UnixMillis {
-    let t = hostcalls::get_current_time().unwrap_or(UNIX_EPOCH);
-    UnixMillis(
-        t.duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
-    )
+    UnixMillis(abi::current_time_ns().unwrap_or(0) / 1_000_000)
 }
 
 fn property(path: &[&str]) -> Option<String> {
-    match hostcalls::get_property(path.to_vec()) {
+    match abi::property(path) {
         Ok(Some(b)) => String::from_utf8(b).ok(),
         _ => None,
     }
@@ -503,12 +499,10 @@ pub fn evaluate(
             LogLevel::Error,
             "oauth-filter: request before a valid configuration; refusing",
         );
-        let _ = hostcalls::send_http_response(
+        let _ = abi::send_response(
             503,
-            vec![("content-type", "application/json")],
-            Some(
-                br#"{"error":"temporarily_unavailable","error_description":"filter not configured"}"#,
-            ),
+            &[("content-type", "application/json")],
+            br#"{"error":"temporarily_unavailable","error_description":"filter not configured"}"#,
         );
         return Applied::Replied;
     };
@@ -533,13 +527,13 @@ pub fn evaluate(
                 .iter()
                 .filter(|h| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h)))
             {
-                let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, None);
+                let _ = abi::set_header(MapType::HttpRequestHeaders, h, None);
             }
             for (h, v) in &edits.set {
-                let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, h, Some(v));
+                let _ = abi::set_header(MapType::HttpRequestHeaders, h, Some(v));
             }
             if resumed {
-                let _ = hostcalls::resume_http_request();
+                let _ = abi::resume_request();
             }
             Applied::Forwarded
         }
@@ -549,7 +543,7 @@ pub fn evaluate(
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            let _ = hostcalls::send_http_response(u32::from(r.status), hs, Some(r.body.as_bytes()));
+            let _ = abi::send_response(u32::from(r.status), &hs, r.body.as_bytes());
             Applied::Replied
         }
         Decision::Pause(_) => Applied::Held,
@@ -566,12 +560,12 @@ pub fn resume(worker: &WorkerRef, contexts: Vec<u32>, sdk_ctx: u32) {
         let Some(h) = worker.borrow_mut().held.release(id) else {
             continue; // answered meanwhile
         };
-        if hostcalls::set_effective_context(id).is_err() {
+        if abi::set_effective_context(id).is_err() {
             continue; // the stream is gone
         }
         evaluate(worker, id, h.request, Some(h.since), true, sdk_ctx);
     }
-    let _ = hostcalls::set_effective_context(sdk_ctx);
+    let _ = abi::set_effective_context(sdk_ctx);
 }
 
 /// Re-evaluate every held request (a tick: another worker may have filled
@@ -610,7 +604,7 @@ pub fn wants_body(worker: &WorkerRef, req: &OwnedRequest) -> Option<usize> {
 /// The request body buffered so far (current context): at most `max`
 /// bytes.
 pub fn request_body(max: usize) -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, max)
+    abi::buffer(BufferType::HttpRequestBody, 0, max)
         .ok()
         .flatten()
         .unwrap_or_default()
@@ -648,7 +642,7 @@ pub fn strip_owned_trailers(worker: &WorkerRef) {
         return;
     };
     for name in filter.owned_trailers(&trailers) {
-        let _ = hostcalls::set_map_value(MapType::HttpRequestTrailers, name, None);
+        let _ = abi::set_header(MapType::HttpRequestTrailers, name, None);
     }
 }
 
@@ -664,7 +658,7 @@ pub fn upstream_response(worker: &WorkerRef, ctx: u32) {
         )
     };
     for (k, v) in add.iter().flatten() {
-        let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, k, v);
+        let _ = abi::add_header(MapType::HttpResponseHeaders, k, v);
     }
     if injected.is_none() && audit.is_none() {
         return;

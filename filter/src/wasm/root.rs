@@ -1,10 +1,9 @@
 //! Root context: configuration, ticks, key-fetch callouts.
 
-use std::time::Duration;
-
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, LogLevel};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
+use super::abi;
 use super::foreign_verify::FOREIGN_VERIFY;
 use super::http::Http;
 use super::store::HostStore;
@@ -52,10 +51,10 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        let bytes = configuration(BufferType::PluginConfiguration);
         // Secrets may live in the VM configuration ({"secrets": {...}}),
         // apart from the plugin configuration.
-        let vm = self.get_vm_configuration().unwrap_or_default();
+        let vm = configuration(BufferType::VmConfiguration);
         // `{"env": NAME}` secrets: the VM's environment (WASI `environ_get`).
         let parsed = config::parse_vm_secrets(&vm).and_then(|vm_secrets| {
             // (vars_os: a variable that is not UTF-8 is skipped, never a panic.)
@@ -85,7 +84,12 @@ impl RootContext for Root {
                 w.callouts.clear();
                 w.filter = Some(filter);
                 drop(w);
-                self.set_tick_period(Duration::from_millis(tick));
+                if abi::set_tick_period(tick).is_err() {
+                    log(
+                        LogLevel::Error,
+                        "oauth-filter: the host refused the tick period; key refresh and held-request budgets depend on it",
+                    );
+                }
                 log(
                     LogLevel::Info,
                     &format!(
@@ -119,4 +123,12 @@ impl RootContext for Root {
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
     }
+}
+
+/// The plugin's or the VM's configuration (empty when absent or refused).
+fn configuration(which: BufferType) -> Vec<u8> {
+    abi::buffer(which, 0, usize::MAX)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
