@@ -63,6 +63,32 @@ pub fn decode_lossy(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`decode_lossy`] into `out`, reusing the strings it holds: a reader that
+/// decodes a map per request (the filter's adapter) allocates only when a
+/// name or value outgrows the buffer it had, or the map has more pairs.
+pub fn decode_lossy_into(bytes: &[u8], out: &mut Vec<(String, String)>) {
+    let pairs = decode(bytes).unwrap_or_default();
+    out.truncate(pairs.len());
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        match out.get_mut(i) {
+            Some((name, value)) => {
+                refill(name, k);
+                refill(value, v);
+            }
+            None => out.push((owned(k), owned(v))),
+        }
+    }
+}
+
+/// `s` becomes `bytes` as text ([`owned`]'s decoding), in its own buffer.
+fn refill(s: &mut String, bytes: &[u8]) {
+    s.clear();
+    match std::str::from_utf8(bytes) {
+        Ok(t) => s.push_str(t),
+        Err(_) => s.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
 /// `bytes` as a `String`, U+FFFD for invalid UTF-8. Valid text (nearly
 /// every header) takes `from_utf8`'s word-at-a-time check, several times
 /// faster than the lossy decoder's chunk iterator.
@@ -92,6 +118,28 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, len: usize) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_into_reuses_and_matches_decode_lossy() {
+        let first = encode(&[
+            (":path", "/aaaa"),
+            ("authorization", "Bearer x"),
+            ("x", "1"),
+        ]);
+        let second: Vec<(&[u8], &[u8])> = vec![(b":path", b"/bb"), (b"x-y", b"\xff")];
+        let second = encode(&second);
+        let mut out = Vec::new();
+        decode_lossy_into(&first, &mut out);
+        assert_eq!(out, decode_lossy(&first));
+        let buffer = out[0].1.as_ptr();
+        decode_lossy_into(&second, &mut out);
+        assert_eq!(out, decode_lossy(&second));
+        assert_eq!(out[1].1, "\u{fffd}");
+        // The first value's buffer was big enough for "/bb": kept.
+        assert_eq!(out[0].1.as_ptr(), buffer);
+        decode_lossy_into(b"\x05", &mut out);
+        assert!(out.is_empty(), "a malformed map is an empty one");
+    }
 
     #[test]
     fn encodes_the_documented_layout() {

@@ -56,12 +56,21 @@ unsafe fn take(status: u32, data: *mut u8, size: usize) -> Option<Vec<u8>> {
 /// The pairs of `map`; empty when the host has none or answers any status
 /// other than OK (no status panics here).
 pub fn get(map: MapType) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    get_into(map, &mut out);
+    out
+}
+
+/// [`get`] into `out`, reusing the strings it holds (the request path:
+/// no allocation per header once the buffers fit).
+pub fn get_into(map: MapType, out: &mut Vec<(String, String)>) {
     let mut data: *mut u8 = null_mut();
     let mut size: usize = 0;
     // SAFETY: the host only writes the two out-parameters (see `take`).
     let status = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
     // SAFETY: `data` and `size` as the host wrote them for this call.
-    unsafe { take(status, data, size) }
-        .map(|bytes| abi_wire::header_map::decode_lossy(&bytes))
-        .unwrap_or_default()
+    match unsafe { take(status, data, size) } {
+        Some(bytes) => abi_wire::header_map::decode_lossy_into(&bytes, out),
+        None => out.clear(),
+    }
 }

@@ -72,7 +72,8 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let mut req = OwnedRequest::read(needs(&self.worker));
+        let spare = self.worker.borrow_mut().spare.take();
+        let mut req = OwnedRequest::read(needs(&self.worker), spare);
         if let Some(limit) = wants_body(&self.worker, &req) {
             if !end_of_stream {
                 // Decided when the body is complete (on_http_request_body).

@@ -89,7 +89,14 @@ pub struct Worker {
     /// Audit lines not yet written (`audit.batch`): one `proxy_log` carries
     /// many, written at [`AUDIT_BATCH_BYTES`] and on every tick.
     audit_lines: String,
+    /// The last decided request's buffers, read into by the next request
+    /// ([`OwnedRequest::read`]): no allocation per header once they fit.
+    spare: Option<OwnedRequest>,
 }
+
+/// A decided request's buffers are kept for the next one up to this many
+/// bytes (one large request does not pin its memory).
+pub const SPARE_REQUEST_BYTES: usize = 16 * 1024;
 
 /// Audit lines are written once this many bytes wait (or at the tick).
 pub const AUDIT_BATCH_BYTES: usize = 16 * 1024;
@@ -112,6 +119,7 @@ impl Worker {
             histograms: HashMap::default(),
             pending_counters: HashMap::default(),
             audit_lines: String::new(),
+            spare: None,
         }))
     }
 
@@ -438,21 +446,28 @@ impl OwnedRequest {
         }
     }
 
-    /// The request of the current effective context, read from the host:
-    /// the headers, and the connection properties in `needs` (absent
-    /// properties stay `None`: no certificate, not TLS).
-    pub fn read(needs: Needs) -> OwnedRequest {
-        let headers = header_map::get(MapType::HttpRequestHeaders);
-        let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    /// The request of the current effective context, read from the host
+    /// into `spare`'s buffers when given (a decided request's, see
+    /// [`recycle`]): the headers, and the connection properties in `needs`
+    /// (absent properties stay `None`: no certificate, not TLS).
+    pub fn read(needs: Needs, spare: Option<OwnedRequest>) -> OwnedRequest {
+        let (mut headers, mut method, mut path) = match spare {
+            Some(r) => (r.headers, r.method, r.path),
+            None => Default::default(),
+        };
+        header_map::get_into(MapType::HttpRequestHeaders, &mut headers);
         // The pseudo-headers are in the map we already hold (Envoy,
         // oauth-host); the properties are a fallback for hosts that leave
         // them out. The core drops the query itself.
-        let method = header(":method")
-            .or_else(|| property(&["request", "method"]))
-            .unwrap_or_default();
-        let path = header(":path")
-            .or_else(|| property(&["request", "url_path"]))
-            .unwrap_or_default();
+        let fill = |out: &mut String, name: &str, fallback: [&str; 2]| {
+            out.clear();
+            match headers.iter().find(|(k, _)| k == name) {
+                Some((_, v)) => out.push_str(v),
+                None => out.push_str(&property(&fallback).unwrap_or_default()),
+            }
+        };
+        fill(&mut method, ":method", ["request", "method"]);
+        fill(&mut path, ":path", ["request", "url_path"]);
         let tls = needs
             .tls
             .then(|| property(&["connection", "tls_version"]).is_some_and(|v| !v.is_empty()));
@@ -518,7 +533,7 @@ pub fn evaluate(
         return Applied::Held;
     }
     dispatch(worker, polled.callouts, sdk_ctx);
-    match decision {
+    let applied = match decision {
         Decision::Continue(edits) => {
             // Only headers the request carries: one host call fewer per
             // configured claim header on every request.
@@ -547,6 +562,25 @@ pub fn evaluate(
             Applied::Replied
         }
         Decision::Pause(_) => Applied::Held,
+    };
+    recycle(worker, req);
+    applied
+}
+
+/// Keep a decided request's buffers for the next request read on this
+/// worker ([`Worker::spare`]), unless they are larger than
+/// [`SPARE_REQUEST_BYTES`].
+fn recycle(worker: &WorkerRef, mut req: OwnedRequest) {
+    req.body = None;
+    let bytes = req
+        .headers
+        .iter()
+        .map(|(k, v)| k.capacity() + v.capacity())
+        .sum::<usize>()
+        + req.method.capacity()
+        + req.path.capacity();
+    if bytes <= SPARE_REQUEST_BYTES {
+        worker.borrow_mut().spare = Some(req);
     }
 }
 
