@@ -70,13 +70,13 @@ fn every_key_form_verifies_its_jws() {
         let from_der = key_from_der_certificate(&der).unwrap();
         let set = JwkSet::from_value(&json!({ "keys": [e["jwk"], e["jwk_x5c_only"]] }), true)
             .unwrap_or_else(|err| panic!("{name}: {err:?}"));
-        assert_eq!(set.keys.len(), 2, "{name}");
+        assert_eq!(set.keys().len(), 2, "{name}");
         let forms: Vec<(&str, &KeyMaterial)> = vec![
             ("spki pem", &spki[0]),
             ("cert pem", &cert[0]),
             ("cert der", &from_der),
-            ("jwk + x5c", &set.keys[0].material),
-            ("x5c only", &set.keys[1].material),
+            ("jwk + x5c", &set.keys()[0].material),
+            ("x5c only", &set.keys()[1].material),
         ];
         for (form, key) in forms {
             assert_eq!(key.kind(), *kind, "{name} {form}");
@@ -122,14 +122,14 @@ fn bundles_keep_order_and_kid() {
     assert_eq!(keys_from_pem(&crlf).unwrap().len(), 8);
     // As JWK set entries with a configured kid, found like any JWK.
     let set = jwk_set_from_pem(str_of(&v, "bundle_pem"), Some("store")).unwrap();
-    assert_eq!(set.keys.len(), 8);
-    assert!(set.keys.iter().all(|k| k.alg.is_none()));
+    assert_eq!(set.keys().len(), 8);
+    assert!(set.keys().iter().all(|k| k.alg.is_none()));
     assert_eq!(set.candidates(Alg::Es384, Some("store")).count(), 2);
     assert_eq!(set.candidates(Alg::Ps512, Some("store")).count(), 2);
     assert_eq!(set.candidates(Alg::Es256, Some("other")).count(), 0);
     assert_eq!(set.candidates(Alg::Hs256, None).count(), 0);
     let anonymous = jwk_set_from_pem(str_of(&v, "bundle_pem"), None).unwrap();
-    assert!(anonymous.keys.iter().all(|k| k.kid.is_none()));
+    assert!(anonymous.keys().iter().all(|k| k.kid.is_none()));
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn expired_certificates_still_carry_their_key() {
 fn jwk_sets_with_x5c() {
     let v = vectors();
     let set = JwkSet::from_value(&v["jwks_x5c"], true).unwrap();
-    assert_eq!(set.keys.len(), 9);
+    assert_eq!(set.keys().len(), 9);
     for (e, alg, _, token) in entries() {
         let name = str_of(&e, "name");
         for kid in [name.to_owned(), format!("{name}-x5c-only")] {
@@ -263,10 +263,10 @@ fn refused_x5c_jwks() {
         let doc = json!({ "keys": [r[name], v["keys"][0]["jwk"]] });
         let set = JwkSet::from_value(&doc, false).unwrap();
         if name == "x5c_base64url" {
-            assert_eq!((set.keys.len(), set.skipped.len()), (2, 0), "{name}");
+            assert_eq!((set.keys().len(), set.skipped.len()), (2, 0), "{name}");
             continue;
         }
-        assert_eq!(set.keys.len(), 1, "{name}");
+        assert_eq!(set.keys().len(), 1, "{name}");
         assert_eq!(set.skipped.len(), 1, "{name}");
         assert_eq!(set.skipped[0].path, path, "{name}");
     }
@@ -330,7 +330,7 @@ fn unreadable_x5c_costs_a_fetched_key_nothing() {
     jwk["x5c"] = serde_json::json!(["MAMCAQE="]);
     let set = serde_json::json!({ "keys": [jwk] });
     let fetched = JwkSet::from_value(&set, false).unwrap();
-    assert_eq!(fetched.keys.len(), 1, "{:?}", fetched.skipped);
+    assert_eq!(fetched.keys().len(), 1, "{:?}", fetched.skipped);
     assert!(JwkSet::from_value(&set, true).is_err());
     let mut other = v["keys"][0]["jwk"].clone();
     other.as_object_mut().unwrap().remove("x5t#S256");
@@ -338,7 +338,7 @@ fn unreadable_x5c_costs_a_fetched_key_nothing() {
     let set = serde_json::json!({ "keys": [other] });
     let fetched = JwkSet::from_value(&set, false).unwrap();
     assert!(
-        fetched.keys.is_empty(),
+        fetched.keys().is_empty(),
         "a mismatching certificate must refuse the key"
     );
 }

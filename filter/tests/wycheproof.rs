@@ -105,7 +105,12 @@ fn b64(bytes: &[u8]) -> String {
 fn material(jwk: Value) -> Result<KeyMaterial, String> {
     let set = JwkSet::from_value(&json!({ "keys": [jwk] }), true)
         .map_err(|e| format!("key refused at {}: {}", e.path, e.message))?;
-    Ok(set.keys.into_iter().next().expect("one key").material)
+    Ok(set
+        .into_keys()
+        .into_iter()
+        .next()
+        .expect("one key")
+        .material)
 }
 
 /// A group's vectors as `run_group` takes them (every Wycheproof signature

@@ -492,7 +492,7 @@ pub(super) fn key_source(
         JwksSource::Inline(v) => {
             let set = JwkSet::from_value(v, true)
                 .map_err(|e| err(format!("{p}.jwks.inline{}", e.path), e.message))?;
-            if set.keys.is_empty() {
+            if set.keys().is_empty() {
                 return Err(err(format!("{p}.jwks.inline.keys"), "no usable key"));
             }
             KeySource::Inline(set)

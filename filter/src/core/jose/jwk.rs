@@ -1,5 +1,7 @@
 //! JSON Web Keys (RFC 7517, RFC 7518 §6, RFC 8037) for signature verification.
 
+use std::collections::HashMap;
+
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -114,13 +116,19 @@ pub struct JwkError {
     pub message: String,
 }
 
-/// A parsed JWK set.
+/// A parsed JWK set, with its keys indexed by `kid` (built by
+/// [`JwkSet::new`] only, so the index always matches the keys): a token's
+/// key is found in one lookup however large the set.
 #[derive(Debug, Clone, Default)]
 pub struct JwkSet {
     /// Usable keys.
-    pub keys: Vec<Jwk>,
+    keys: Vec<Jwk>,
     /// Keys that were skipped (remote sets only), with the reason.
     pub skipped: Vec<JwkError>,
+    /// `kid` → positions in `keys`, ascending.
+    by_kid: HashMap<String, Vec<usize>>,
+    /// Positions of the key-store keys that answer to any `kid`.
+    any_kid: Vec<usize>,
 }
 
 /// Smallest accepted RSA modulus.
@@ -144,10 +152,10 @@ impl JwkSet {
             Some(Value::Array(a)) => a,
             _ => return Err(e(".keys", "must be an array")),
         };
-        let mut set = JwkSet::default();
+        let (mut usable, mut skipped) = (Vec::new(), Vec::new());
         for (i, k) in keys.iter().enumerate() {
             match parse_key(k, inline) {
-                Ok(Some(jwk)) => set.keys.push(jwk),
+                Ok(Some(jwk)) => usable.push(jwk),
                 Ok(None) if inline => {
                     return Err(e(
                         &format!(".keys[{i}].use"),
@@ -163,11 +171,40 @@ impl JwkSet {
                     if inline {
                         return Err(err);
                     }
-                    set.skipped.push(err);
+                    skipped.push(err);
                 }
             }
         }
-        Ok(set)
+        Ok(JwkSet::new(usable, skipped))
+    }
+
+    /// A set of `keys` (in order), with the keys that were `skipped`.
+    pub fn new(keys: Vec<Jwk>, skipped: Vec<JwkError>) -> JwkSet {
+        let mut by_kid: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_kid = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            if k.any_kid {
+                any_kid.push(i);
+            } else if let Some(kid) = &k.kid {
+                by_kid.entry(kid.clone()).or_default().push(i);
+            }
+        }
+        JwkSet {
+            keys,
+            skipped,
+            by_kid,
+            any_kid,
+        }
+    }
+
+    /// The usable keys, in order.
+    pub fn keys(&self) -> &[Jwk] {
+        &self.keys
+    }
+
+    /// The usable keys, in order, taken out of the set.
+    pub fn into_keys(self) -> Vec<Jwk> {
+        self.keys
     }
 
     /// Keys that could verify a token with this `alg` and `kid`.
@@ -176,18 +213,36 @@ impl JwkSet {
         alg: Alg,
         kid: Option<&'s str>,
     ) -> impl Iterator<Item = &'s Jwk> + 's {
-        self.keys
-            .iter()
-            .filter(move |k| kid.is_none_or(|kid| k.any_kid || k.kid.as_deref() == Some(kid)))
+        // With a `kid`: the keys carrying it and the key-store keys that
+        // answer to any, merged back into the set's order.
+        let positions: Option<Vec<usize>> = kid.map(|kid| {
+            let mut p: Vec<usize> = self
+                .by_kid
+                .get(kid)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .chain(&self.any_kid)
+                .copied()
+                .collect();
+            p.sort_unstable();
+            p
+        });
+        let all = positions.is_none().then(|| self.keys.iter());
+        let picked = positions
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.keys.get(i));
+        all.into_iter()
+            .flatten()
+            .chain(picked)
             .filter(move |k| k.fits(alg))
     }
 
     /// Whether any key answers to this `kid` (carries it, or is a
     /// key-store key that answers to any).
     pub fn has_kid(&self, kid: &str) -> bool {
-        self.keys
-            .iter()
-            .any(|k| k.any_kid || k.kid.as_deref() == Some(kid))
+        !self.any_kid.is_empty() || self.by_kid.contains_key(kid)
     }
 }
 
@@ -453,7 +508,7 @@ mod tests {
     #[test]
     fn parses_every_vector_key() {
         let set = JwkSet::from_value(&json!({ "keys": vector_keys() }), true).unwrap();
-        let kinds: Vec<KeyKind> = set.keys.iter().map(|k| k.material.kind()).collect();
+        let kinds: Vec<KeyKind> = set.keys().iter().map(|k| k.material.kind()).collect();
         assert_eq!(
             kinds,
             [
@@ -467,6 +522,49 @@ mod tests {
         assert!(set.has_kid("ec384"));
         assert_eq!(set.candidates(Alg::Ps512, None).count(), 1);
         assert_eq!(set.candidates(Alg::Hs256, Some("rsa1")).count(), 0);
+    }
+
+    /// The `kid` index gives what a scan of the set gives, in the set's
+    /// order: the keys carrying the `kid` and the key-store keys that
+    /// answer to any, among many others.
+    #[test]
+    fn kid_lookup_matches_a_scan_of_the_set() {
+        let rsa = parse_key(&key("rsa1"), true).unwrap().unwrap();
+        let with = |kid: Option<&str>, any: bool| Jwk {
+            kid: kid.map(str::to_owned),
+            any_kid: any,
+            ..rsa.clone()
+        };
+        let mut keys: Vec<Jwk> = (0..100)
+            .map(|i| with(Some(&format!("k{i}")), false))
+            .collect();
+        keys.insert(40, with(None, true));
+        keys.insert(70, with(Some("k7"), false));
+        keys.push(with(None, false));
+        let set = JwkSet::new(keys.clone(), Vec::new());
+        let scan = |kid: Option<&str>| -> Vec<*const Jwk> {
+            set.keys()
+                .iter()
+                .filter(|k| kid.is_none_or(|kid| k.any_kid || k.kid.as_deref() == Some(kid)))
+                .filter(|k| k.fits(Alg::Rs256))
+                .map(|k| k as *const Jwk)
+                .collect()
+        };
+        for kid in [Some("k7"), Some("k99"), Some("nope"), None] {
+            let got: Vec<*const Jwk> = set
+                .candidates(Alg::Rs256, kid)
+                .map(|k| k as *const Jwk)
+                .collect();
+            assert_eq!(got, scan(kid), "{kid:?}");
+        }
+        assert_eq!(set.candidates(Alg::Rs256, Some("k7")).count(), 3);
+        assert!(set.has_kid("nope"), "a key that answers to any kid");
+        let plain = JwkSet::new(
+            keys.into_iter().filter(|k| !k.any_kid).collect(),
+            Vec::new(),
+        );
+        assert!(plain.has_kid("k42") && !plain.has_kid("nope"));
+        assert_eq!(plain.candidates(Alg::Rs256, Some("nope")).count(), 0);
     }
 
     #[test]

@@ -189,10 +189,7 @@ pub fn to_jwks(keys: Vec<KeyMaterial>, kid: Option<&str>) -> Vec<Jwk> {
 
 /// [`keys_from_pem`] then [`to_jwks`], as a [`JwkSet`] (nothing skipped).
 pub fn jwk_set_from_pem(text: &str, kid: Option<&str>) -> Result<JwkSet, KeyStoreError> {
-    Ok(JwkSet {
-        keys: to_jwks(keys_from_pem(text)?, kid),
-        skipped: Vec::new(),
-    })
+    Ok(JwkSet::new(to_jwks(keys_from_pem(text)?, kid), Vec::new()))
 }
 
 /// Whether two keys are the same public key (never true for HMAC secrets:
@@ -391,8 +388,8 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert!(same_key(&keys[0], &keys[1]));
         let set = jwk_set_from_pem(pem, Some("ks1")).unwrap();
-        assert_eq!(set.keys[0].kid.as_deref(), Some("ks1"));
-        assert!(set.keys[0].alg.is_none());
+        assert_eq!(set.keys()[0].kid.as_deref(), Some("ks1"));
+        assert!(set.keys()[0].alg.is_none());
         // The identity point (small order): refused.
         let weak = "-----BEGIN PUBLIC KEY-----\n\
                     MCowBQYDK2VwAyEAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\

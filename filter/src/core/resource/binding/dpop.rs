@@ -434,11 +434,11 @@ pub fn check_proof(
 fn parse_public_jwk(jwk: &Value) -> Result<crate::core::jose::jwk::Jwk, DpopError> {
     let set = JwkSet::from_value(&serde_json::json!({ "keys": [jwk] }), false)
         .map_err(|e| DpopError::BadJwk(e.message))?;
-    if let Some(skipped) = set.skipped.into_iter().next() {
+    if let Some(skipped) = set.skipped.first() {
         let member = skipped.path.trim_start_matches(".keys[0]").to_owned();
         return Err(DpopError::BadJwk(format!("{member} {}", skipped.message)));
     }
-    set.keys
+    set.into_keys()
         .into_iter()
         .next()
         .ok_or_else(|| DpopError::BadJwk("not a signature key".to_owned()))

@@ -46,10 +46,15 @@ pub(super) fn parse_jwks(
     let v = body_json(resp)?;
     let set = JwkSet::from_value(&v, false)
         .map_err(|e| format!("not a JWK set: {}{}", e.path, e.message))?;
-    if set.keys.is_empty() {
+    if set.keys().is_empty() {
         return Err("JWK set has no usable key".into());
     }
-    Ok((v, set.keys.len(), set.skipped.len(), max_age(resp.headers)))
+    Ok((
+        v,
+        set.keys().len(),
+        set.skipped.len(),
+        max_age(resp.headers),
+    ))
 }
 
 /// `Cache-Control: max-age=N` (`no-cache`/`no-store` count as 0).
