@@ -967,3 +967,41 @@ fn a_held_request_names_its_token() {
     answer(&mut f, &mut s, &c, None, "", NOW.plus_ms(5));
     assert_eq!(f.take_ready(), vec![w], "a failure settles the wait too");
 }
+
+/// `upstream.payload_header` carries the introspection answer (base64url
+/// JSON); without it, no payload is made and none is sent.
+#[test]
+fn payload_header_carries_the_answer_only_when_configured() {
+    let with = cfg_with(
+        json!([provider(basic())]),
+        json!({"upstream": {"payload_header": "x-payload"}}),
+    );
+    for (cfg, wanted) in [(with, true), (cfg(), false)] {
+        let mut f = Worker::new(cfg, "w1");
+        let mut s = MemoryStore::default();
+        assert_eq!(ask(&mut f, &mut s, "tok", None, NOW), Decision::Pause);
+        let c = one(f.drain_callouts());
+        answer(
+            &mut f,
+            &mut s,
+            &c,
+            Some(200),
+            &active(json!({})),
+            NOW.plus_ms(5),
+        );
+        let Decision::Continue(e) = ask(&mut f, &mut s, "tok", None, NOW.plus_secs(1)) else {
+            panic!("not forwarded");
+        };
+        let payload = e.set.iter().find(|(h, _)| h == "x-payload").map(|(_, v)| v);
+        assert_eq!(payload.is_some(), wanted, "{e:?}");
+        if let Some(p) = payload {
+            let json = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p)
+                .unwrap();
+            let v: Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(
+                (v["sub"].as_str(), v["tenant"].as_str()),
+                (Some("alice"), Some("acme"))
+            );
+        }
+    }
+}

@@ -233,8 +233,14 @@ fn answered(cfg: &FilterConfig, idx: usize, c: Cached, now: UnixMillis) -> Resol
         return Resolution::Rejected(Rejection::InvalidToken(TokenError::Claims(e)));
     }
     let exp = claims::exp_ms(&claims).unwrap_or(UnixMillis(u64::MAX));
-    let payload = serde_json::to_vec(&*claims)
-        .ok()
+    // The answer as the payload header's value: made only when that header
+    // is configured (it was serialized and encoded on every request).
+    let payload = cfg
+        .raw
+        .upstream
+        .payload_header
+        .as_ref()
+        .and_then(|_| serde_json::to_vec(&*claims).ok())
         .map(|b| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b));
     Resolution::Verified(
         Verified {
