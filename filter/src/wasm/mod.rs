@@ -20,7 +20,10 @@
 //!   `get_shared_data`/`set_shared_data` (compare-and-swap).
 //!
 //! No `RefCell` borrow is held across a host call that can call back into the
-//! module (`send_http_response`, `resume_http_request`).
+//! module (`abi::send_response`, `abi::resume_request`).
+//!
+//! Host calls go through [`abi`] (raw imports, statuses as error values),
+//! except `proxy_http_call`, which the SDK's dispatcher must register.
 
 pub mod abi;
 pub mod foreign_verify;
@@ -387,10 +390,31 @@ pub fn log(level: LogLevel, msg: &str) {
     let _ = abi::log(level, msg);
 }
 
-/// The host's clock.
+/// The host's clock. A host that refuses it gets a time far in the future
+/// (logged once): every token counts as expired and every wait as over, so
+/// the filter fails closed instead of trapping or accepting expired tokens.
 pub fn now() -> UnixMillis {
-    UnixMillis(abi::current_time_ns().unwrap_or(0) / 1_000_000)
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    match abi::current_time_ns() {
+        Ok(ns) => UnixMillis(ns / 1_000_000),
+        Err(status) => {
+            if !LOGGED.swap(true, Ordering::Relaxed) {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "oauth-filter: the host refused the clock (status {status}); \
+                         every token is refused as expired"
+                    ),
+                );
+            }
+            CLOCK_REFUSED
+        }
+    }
 }
+
+/// [`now`] when the host refuses the clock.
+pub const CLOCK_REFUSED: UnixMillis = UnixMillis(u64::MAX / 2);
 
 fn property(path: &[&str]) -> Option<String> {
     match abi::property(path) {
