@@ -401,17 +401,14 @@ impl Filter {
         };
         let (token, scheme) = (found.token, found.scheme);
         let digest = TokenHash::new(token);
-        // A token the cache holds passed `check` when it was verified (same
-        // configuration): only a token it does not hold is scanned.
-        let resolution = match self.resolvers.cached(&self.cfg, &digest, io) {
-            Some(r) => r,
-            None => {
-                if let Err(r) = found.check(&self.cfg.raw.token) {
-                    return self.deny(req, r, None, None, io.out);
-                }
-                self.resolvers
-                    .resolve_uncached(&self.cfg, &digest, req.held_since, io)
-            }
+        // Only a token the cache does not hold is scanned (`check`).
+        let check = || found.check(&self.cfg.raw.token);
+        let resolution = match self
+            .resolvers
+            .resolve(&self.cfg, &digest, req.held_since, io, check)
+        {
+            Ok(r) => r,
+            Err(r) => return self.deny(req, r, None, None, io.out),
         };
         let (verified, payload_b64) = match resolution {
             Resolution::Verified(v, p) => (v, p),
@@ -539,12 +536,14 @@ impl Filter {
             Err(r) => return sts_refused(&r, None, io.out),
         };
         let digest = TokenHash::new(token);
-        // The resource server's limits on a token (size, b64token): the
-        // verified-token cache holds only tokens that passed them.
-        let resolution = match extract::check_token(&cfg.raw.token, token) {
-            Ok(()) => self.resolvers.resolve(cfg, &digest, req.held_since, io),
-            Err(r) => Resolution::Rejected(r),
-        };
+        // The resource server's limits on a token (size, b64token), as for
+        // every token the verified-token cache holds.
+        let resolution = self
+            .resolvers
+            .resolve(cfg, &digest, req.held_since, io, || {
+                extract::check_token(&cfg.raw.token, token)
+            })
+            .unwrap_or_else(Resolution::Rejected);
         let verified = match resolution {
             Resolution::Verified(v, _) => v,
             Resolution::Pending(w) => return Decision::Pause(w),

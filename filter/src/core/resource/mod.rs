@@ -112,39 +112,36 @@ impl Resolvers {
         Err(reject(TokenError::Jwe(last)))
     }
 
-    /// Pick the resolver: a JWS whose `iss` names a JWT provider is verified
-    /// here; a JWS of an introspection-only provider, and any other token
-    /// when a provider introspects, goes to introspection.
+    /// Resolve the token: the verified-token cache first; a token it does
+    /// not hold is first refused by `check` if it must be (`Err`: refused
+    /// before any resolver ran), then resolved. Every token the cache holds
+    /// passed the caller's `check` (the resource server's limits on a
+    /// token), so a cached token is not checked again.
     pub fn resolve(
         &mut self,
         cfg: &FilterConfig,
         hash: &TokenHash<'_>,
         held_since: Option<UnixMillis>,
         io: &mut Io<'_>,
-    ) -> Resolution {
-        match self.cached(cfg, hash, io) {
-            Some(r) => r,
-            None => self.resolve_uncached(cfg, hash, held_since, io),
+        check: impl FnOnce() -> Result<(), Rejection>,
+    ) -> Result<Resolution, Rejection> {
+        if let Some(r) = self.jwt.cached(cfg, hash, io.now, &mut io.out.events) {
+            return Ok(match r {
+                Resolution::Verified(v, _) => {
+                    Resolution::Verified(v, payload_part(cfg, hash.token()))
+                }
+                r => r,
+            });
         }
+        check()?;
+        Ok(self.resolve_uncached(cfg, hash, held_since, io))
     }
 
-    /// The verified-token cache's answer for the token, if it holds it.
-    pub fn cached(
-        &mut self,
-        cfg: &FilterConfig,
-        hash: &TokenHash<'_>,
-        io: &mut Io<'_>,
-    ) -> Option<Resolution> {
-        let r = self.jwt.cached(cfg, hash, io.now, &mut io.out.events)?;
-        Some(match r {
-            Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, hash.token())),
-            r => r,
-        })
-    }
-
-    /// [`Resolvers::resolve`] for a token [`Resolvers::cached`] does not
-    /// hold.
-    pub fn resolve_uncached(
+    /// Pick the resolver for a token the cache does not hold: a JWS whose
+    /// `iss` names a JWT provider is verified here; a JWS of an
+    /// introspection-only provider, and any other token when a provider
+    /// introspects, goes to introspection.
+    fn resolve_uncached(
         &mut self,
         cfg: &FilterConfig,
         hash: &TokenHash<'_>,
