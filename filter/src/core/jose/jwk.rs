@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::jws::{b64_decode, Alg, KeyKind, Part};
 use super::keystore;
+use crate::core::util::sorted::merge;
 
 /// Public (or, for HMAC, shared) verification key material.
 #[derive(Clone)]
@@ -214,28 +215,15 @@ impl JwkSet {
         kid: Option<&'s str>,
     ) -> impl Iterator<Item = &'s Jwk> + 's {
         // With a `kid`: the keys carrying it and the key-store keys that
-        // answer to any, merged back into the set's order.
-        let positions: Option<Vec<usize>> = kid.map(|kid| {
-            let mut p: Vec<usize> = self
-                .by_kid
-                .get(kid)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .chain(&self.any_kid)
-                .copied()
-                .collect();
-            p.sort_unstable();
-            p
+        // answer to any, in the set's order.
+        let all = kid.is_none().then(|| self.keys.iter());
+        let picked = kid.map(|kid| {
+            let carrying = self.by_kid.get(kid).map(Vec::as_slice).unwrap_or_default();
+            merge(carrying, &self.any_kid).filter_map(|i| self.keys.get(i))
         });
-        let all = positions.is_none().then(|| self.keys.iter());
-        let picked = positions
-            .into_iter()
-            .flatten()
-            .filter_map(|i| self.keys.get(i));
         all.into_iter()
             .flatten()
-            .chain(picked)
+            .chain(picked.into_iter().flatten())
             .filter(move |k| k.fits(alg))
     }
 

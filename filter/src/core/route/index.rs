@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use super::{PathMatch, Route};
+use crate::core::util::sorted::{merge, Merge};
 
 /// Rules by first path segment (see the module docs).
 #[derive(Debug, Clone, Default)]
@@ -75,10 +76,10 @@ impl RouteIndex {
         }
         match first_segment(path) {
             None => Candidates::All(0..self.len),
-            Some(seg) => Candidates::Merge {
-                a: self.by_segment.get(seg).map(Vec::as_slice).unwrap_or(&[]),
-                b: &self.always,
-            },
+            Some(seg) => Candidates::Merge(merge(
+                self.by_segment.get(seg).map(Vec::as_slice).unwrap_or(&[]),
+                &self.always,
+            )),
         }
     }
 }
@@ -88,13 +89,8 @@ impl RouteIndex {
 pub enum Candidates<'a> {
     /// Every rule.
     All(std::ops::Range<u32>),
-    /// Two ascending lists, merged.
-    Merge {
-        /// The segment's bucket.
-        a: &'a [u32],
-        /// The rules checked for every path.
-        b: &'a [u32],
-    },
+    /// The segment's bucket merged with the rules checked for every path.
+    Merge(Merge<'a, u32>),
 }
 
 impl Iterator for Candidates<'_> {
@@ -103,21 +99,7 @@ impl Iterator for Candidates<'_> {
     fn next(&mut self) -> Option<usize> {
         let next = match self {
             Candidates::All(r) => r.next()?,
-            Candidates::Merge { a, b } => match (a.first(), b.first()) {
-                (Some(&x), Some(&y)) if x < y => {
-                    *a = &a[1..];
-                    x
-                }
-                (_, Some(&y)) => {
-                    *b = &b[1..];
-                    y
-                }
-                (Some(&x), None) => {
-                    *a = &a[1..];
-                    x
-                }
-                (None, None) => return None,
-            },
+            Candidates::Merge(m) => m.next()?,
         };
         usize::try_from(next).ok()
     }

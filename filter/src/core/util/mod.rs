@@ -7,6 +7,7 @@ pub mod form;
 pub mod header;
 pub mod hex;
 pub mod json;
+pub mod sorted;
 pub mod text;
 pub mod time;
 pub mod uri;
