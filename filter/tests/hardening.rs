@@ -355,10 +355,10 @@ fn the_pipeline_refuses_ambiguous_paths_before_anything_else() {
     }
 }
 
-/// The adapter makes its host calls through `wasm/abi.rs` (and
-/// `wasm/header_map.rs`), whose statuses are error values: the SDK's
-/// wrappers panic on a status they do not expect. Only `proxy_http_call`
-/// goes through the SDK, whose dispatcher must register the callout.
+/// The adapter makes its host calls through `wasm/abi.rs`, whose statuses
+/// are error values: the SDK's wrappers panic on a status they do not
+/// expect. Only `proxy_http_call` goes through the SDK, whose dispatcher
+/// must register the callout.
 #[test]
 fn the_adapter_calls_no_panicking_sdk_wrapper() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/wasm");

@@ -1,5 +1,6 @@
 //! The host calls the adapter makes, as raw proxy-wasm 0.2.1 imports whose
-//! status is a plain `u32`: any status is an `Err` here, never a panic.
+//! status is a plain `u32`: any status is an `Err` here, never a panic
+//! (header maps are decoded by [`super::header_map`]).
 //!
 //! The SDK's wrappers (proxy-wasm 0.2.5) `panic!` on a status they do not
 //! expect for a call (`set_map_value`, `log`, `get_current_time`,
@@ -20,14 +21,24 @@ pub type Status = u32;
 
 const OK: u32 = 0;
 const NOT_FOUND: u32 = 1;
-/// `proxy_set_shared_data`: the compare-and-swap value did not match.
-pub const CAS_MISMATCH: u32 = 4;
 const STREAM_HTTP_REQUEST: u32 = 0;
 
 #[link(wasm_import_module = "env")]
 extern "C" {
     fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+    fn proxy_get_header_map_value(
+        map_type: u32,
+        key_data: *const u8,
+        key_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> u32;
     fn proxy_replace_header_map_value(
         map_type: u32,
         key_data: *const u8,
@@ -140,6 +151,26 @@ pub fn current_time_ns() -> Result<u64, Status> {
     // SAFETY: the host writes the one out-parameter.
     status(unsafe { proxy_get_current_time_nanoseconds(&mut t) })?;
     Ok(t)
+}
+
+/// The serialized pairs of header map `map` (`Ok(None)`: the host has none).
+pub fn header_map_pairs(map: MapType) -> Result<Option<Vec<u8>>, Status> {
+    let (mut data, mut size): (*mut u8, usize) = (null_mut(), 0);
+    // SAFETY: the host writes the two out-parameters (see `owned`).
+    let s = unsafe { proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
+    // SAFETY: as the host wrote them for this call.
+    unsafe { owned(s, data, size) }
+}
+
+/// The value of header `key` in `map` (the first, as the host picks it).
+pub fn header_map_value(map: MapType, key: &str) -> Result<Option<Vec<u8>>, Status> {
+    let (mut data, mut size): (*mut u8, usize) = (null_mut(), 0);
+    // SAFETY: the host reads the key and writes the two out-parameters.
+    let s = unsafe {
+        proxy_get_header_map_value(map as u32, key.as_ptr(), key.len(), &mut data, &mut size)
+    };
+    // SAFETY: as the host wrote them for this call.
+    unsafe { owned(s, data, size) }
 }
 
 /// Set header `key` of `map` to `value` (replacing every value), or remove
@@ -270,7 +301,7 @@ pub fn shared_data(key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
 }
 
 /// Set shared data `key`, if its compare-and-swap value is still `cas`
-/// (0: whatever it is); `Err(CAS_MISMATCH)` when it is not.
+/// (0: whatever it is); `Err(4)` (CAS_MISMATCH) when it is not.
 pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
     // SAFETY: the host reads the key and value during the call only.
     status(unsafe {
