@@ -54,9 +54,10 @@ impl std::fmt::Debug for Located<'_> {
 /// Where the token is: one `Authorization` header with the `Bearer` or
 /// `DPoP` scheme, else the configured header or cookie. What this refuses
 /// does not depend on the token's bytes; [`Located::check`] refuses the
-/// rest. The pipeline checks only a token it does not find in its cache
-/// (a cached token passed the same check when it was verified, under the
-/// same configuration), so a cached request does not scan its token twice.
+/// rest. `Resolvers::resolve` runs the check only for a token its cache
+/// does not hold (a cached token passed the same check when it was
+/// verified, under the same configuration), so a cached request does not
+/// scan its token twice.
 pub fn locate<'h>(
     cfg: &TokenConfig,
     headers: &'h [(String, String)],
