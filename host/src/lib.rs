@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod admin;
 pub mod config;
+pub mod log_fields;
 pub mod metrics;
 pub mod proxy;
 pub mod runtime;

@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
+        .fmt_fields(oauth_host::log_fields::HostFields)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

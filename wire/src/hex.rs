@@ -7,11 +7,16 @@ const DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// `bytes` as lowercase hex.
 pub fn lower(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_lower(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` as lowercase hex to `out`.
+pub fn push_lower(out: &mut String, bytes: &[u8]) {
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
-    out
 }
 
 /// Decodes hex (either case); `None` on an odd length or a non-hex digit.
@@ -46,5 +51,8 @@ mod tests {
         assert_eq!(decode("abc"), None);
         assert_eq!(decode("zz"), None);
         assert_eq!(lower(&[]), "");
+        let mut s = String::from("x");
+        push_lower(&mut s, &[0xa5]);
+        assert_eq!(s, "xa5");
     }
 }

@@ -3,7 +3,9 @@
 //! token — never the token.
 
 use super::config::FilterConfig;
-use super::events::{hash_prefix, AuditEvent, Event};
+use std::borrow::Cow;
+
+use super::events::{AuditEvent, Event, HashPrefix};
 use super::resource::claims;
 use super::resource::token_cache::Verified;
 use super::util::text::prefix_chars;
@@ -38,9 +40,51 @@ pub struct MadeId<'a> {
     pub seq: u64,
 }
 
+impl MadeId<'_> {
+    /// Appends the id to `out` (the audit line makes one per request
+    /// without an `x-request-id`: no formatting machinery).
+    pub fn write(&self, out: &mut String) {
+        out.push_str(self.prefix);
+        out.push('-');
+        push_hex_number(out, self.now.0);
+        out.push('-');
+        push_hex_number(out, self.seq);
+    }
+}
+
 impl std::fmt::Display for MadeId<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{:x}-{:x}", self.prefix, self.now.0, self.seq)
+        let mut s = String::with_capacity(self.prefix.len() + 24);
+        self.write(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// `n` in lowercase hex without leading zeros (`{:x}`).
+fn push_hex_number(out: &mut String, mut n: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [b'0'; 16];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII hex digits: valid UTF-8.
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or("0"));
+}
+
+/// The method as written: the common ones are not copied.
+fn method_name(method: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match COMMON.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(prefix_chars(method, 16)),
     }
 }
 
@@ -69,15 +113,19 @@ pub fn audit(
         {
             id.to_owned()
         }
-        _ => req.made_id.to_string(),
+        _ => {
+            let mut id = String::with_capacity(req.made_id.prefix.len() + 24);
+            req.made_id.write(&mut id);
+            id
+        }
     };
     let mut ev = AuditEvent {
-        timestamp: req.now.rfc3339(),
+        timestamp: req.now,
         transaction_id,
         decision,
         status,
         reason,
-        method: prefix_chars(req.method, 16),
+        method: method_name(req.method),
         path,
         provider: None,
         issuer: None,
@@ -87,7 +135,7 @@ pub fn audit(
         tracking_ids: Vec::new(),
         upstream_status: None,
         elapsed_ms: req.now.since(req.arrived),
-        token_hash: digest.map(hash_prefix),
+        token_hash: digest.map(HashPrefix::of),
     };
     if let Some(v) = verified {
         let c = &v.claims;
@@ -123,4 +171,29 @@ pub fn complete(
 ) {
     ev.upstream_status = upstream_status;
     ev.elapsed_ms = now.since(arrived);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_ids_read_as_formatted() {
+        for (now, seq) in [(0, 0), (1_796_232_000_123, 1), (u64::MAX, 0xabc)] {
+            let id = MadeId {
+                prefix: "w1",
+                now: UnixMillis(now),
+                seq,
+            };
+            assert_eq!(id.to_string(), format!("w1-{now:x}-{seq:x}"));
+        }
+    }
+
+    #[test]
+    fn methods_are_written_as_sent_and_bounded() {
+        assert!(matches!(method_name("GET"), Cow::Borrowed("GET")));
+        assert_eq!(method_name("PROPFIND"), "PROPFIND");
+        assert_eq!(method_name("get"), "get");
+        assert_eq!(method_name(&"X".repeat(40)), "X".repeat(16));
+    }
 }

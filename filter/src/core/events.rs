@@ -2,7 +2,12 @@
 //! They leave the core in [`crate::core::Outbox::events`], polled after
 //! every call.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
+
+use super::util::hex::push_hex;
+use super::util::time::{push_digits, UnixMillis};
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +99,9 @@ impl Histogram {
 /// and the latency). Never holds the token, only a hash prefix.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditEvent {
-    /// When the request was decided, RFC 3339 UTC.
-    pub timestamp: String,
+    /// When the request was decided (written RFC 3339 UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub timestamp: UnixMillis,
     /// The request's `x-request-id`, or one made by the filter.
     #[serde(rename = "transactionId")]
     pub transaction_id: String,
@@ -105,8 +111,8 @@ pub struct AuditEvent {
     pub status: u16,
     /// Reason code (`ok` when allowed).
     pub reason: &'static str,
-    /// Request method.
-    pub method: String,
+    /// Request method (the common ones without a copy).
+    pub method: Cow<'static, str>,
     /// Request path without query.
     pub path: String,
     /// Provider name, once the token is verified.
@@ -135,7 +141,7 @@ pub struct AuditEvent {
     pub elapsed_ms: u64,
     /// First 16 hex digits of SHA-256(token).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_hash: Option<String>,
+    pub token_hash: Option<HashPrefix>,
 }
 
 impl AuditEvent {
@@ -152,7 +158,10 @@ impl AuditEvent {
     pub fn write_line(&self, out: &mut String) {
         out.push_str("oauth-filter audit {");
         let mut w = JsonObject { out, first: true };
-        w.str("timestamp", &self.timestamp);
+        w.key("timestamp");
+        w.out.push('"');
+        self.timestamp.write_rfc3339(w.out);
+        w.out.push('"');
         w.str("transactionId", &self.transaction_id);
         w.str("decision", self.decision);
         w.num("status", u64::from(self.status));
@@ -179,7 +188,12 @@ impl AuditEvent {
             w.num("upstream_status", u64::from(u));
         }
         w.num("elapsed_ms", self.elapsed_ms);
-        w.opt_str("token_hash", self.token_hash.as_deref());
+        if let Some(h) = &self.token_hash {
+            w.key("token_hash");
+            w.out.push('"');
+            push_hex(w.out, &h.0);
+            w.out.push('"');
+        }
         w.out.push('}');
     }
 }
@@ -211,21 +225,9 @@ impl JsonObject<'_> {
         }
     }
 
-    fn num(&mut self, k: &str, mut n: u64) {
+    fn num(&mut self, k: &str, n: u64) {
         self.key(k);
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        // ASCII digits: valid UTF-8.
-        self.out
-            .push_str(std::str::from_utf8(digits.get(i..).unwrap_or_default()).unwrap_or("0"));
+        push_digits(self.out, n, 1);
     }
 }
 
@@ -283,7 +285,37 @@ pub enum Event {
 
 /// Hex of the first 8 bytes of a SHA-256 digest.
 pub fn hash_prefix(digest: &[u8; 32]) -> String {
-    super::util::hex::hex(&digest[..8])
+    HashPrefix::of(digest).to_string()
+}
+
+/// The first 8 bytes of a token's SHA-256: the audit line's `token_hash`
+/// (written as 16 hex digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashPrefix(pub [u8; 8]);
+
+impl HashPrefix {
+    /// The prefix of `digest`.
+    pub fn of(digest: &[u8; 32]) -> HashPrefix {
+        let mut p = [0; 8];
+        p.copy_from_slice(&digest[..8]);
+        HashPrefix(p)
+    }
+}
+
+impl std::fmt::Display for HashPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::util::hex::hex(&self.0))
+    }
+}
+
+impl Serialize for HashPrefix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn rfc3339<S: serde::Serializer>(t: &UnixMillis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.rfc3339())
 }
 
 #[cfg(test)]
@@ -292,7 +324,7 @@ mod tests {
 
     fn event() -> AuditEvent {
         AuditEvent {
-            timestamp: "2026-12-02T17:20:00.123Z".into(),
+            timestamp: UnixMillis(1_796_232_000_123),
             transaction_id: "req-\"42\\".into(),
             decision: "allow",
             status: 200,
@@ -307,7 +339,7 @@ mod tests {
             tracking_ids: vec!["t1".into(), "a\"b".into()],
             upstream_status: Some(503),
             elapsed_ms: u64::MAX,
-            token_hash: Some("ba043f2544f4e3d2".into()),
+            token_hash: Some(HashPrefix([0xba, 0x04, 0x3f, 0x25, 0x44, 0xf4, 0xe3, 0xd2])),
         }
     }
 
@@ -331,5 +363,9 @@ mod tests {
             assert_eq!(json, serde_json::to_string(&ev).expect("serde"));
             assert!(!json.contains('\n'), "one line");
         }
+        let line = event().to_line();
+        assert!(line.contains(r#""timestamp":"2026-12-02T17:20:00.123Z""#));
+        assert!(line.contains(r#""token_hash":"ba043f2544f4e3d2"}"#));
+        assert!(line.contains(r#""elapsed_ms":18446744073709551615,"#));
     }
 }

@@ -3,6 +3,7 @@
 //! certificate digest property with it too).
 
 pub use abi_wire::hex::lower as hex;
+pub use abi_wire::hex::push_lower as push_hex;
 
 /// Hex of the first `n` bytes of SHA-256(`text`): a short, stable id for
 /// shared-data keys (what makes two records interchangeable).

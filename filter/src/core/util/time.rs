@@ -27,27 +27,60 @@ impl UnixMillis {
 
     /// RFC 3339 UTC with milliseconds: `2026-12-02T17:20:00.123Z`.
     pub fn rfc3339(self) -> String {
+        let mut s = String::with_capacity(24);
+        self.write_rfc3339(&mut s);
+        s
+    }
+
+    /// Appends [`UnixMillis::rfc3339`] to `out`, digit by digit (no
+    /// formatting machinery: the audit line writes one per request).
+    pub fn write_rfc3339(self, out: &mut String) {
         let secs = self.0 / 1000;
         let days = secs / 86_400;
         let rem = secs % 86_400;
-        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-        let z = days as i64 + 719_468;
-        let era = z.div_euclid(146_097);
+        // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm);
+        // every value here is at least 0.
+        let z = days + 719_468;
+        let era = z / 146_097;
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         let mp = (5 * doy + 2) / 153;
         let d = doy - (153 * mp + 2) / 5 + 1;
         let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60,
-            self.0 % 1000
-        )
+        let y = yoe + era * 400 + u64::from(m <= 2);
+        push_digits(out, y, 4);
+        out.push('-');
+        push_digits(out, m, 2);
+        out.push('-');
+        push_digits(out, d, 2);
+        out.push('T');
+        push_digits(out, rem / 3600, 2);
+        out.push(':');
+        push_digits(out, rem % 3600 / 60, 2);
+        out.push(':');
+        push_digits(out, rem % 60, 2);
+        out.push('.');
+        push_digits(out, self.0 % 1000, 3);
+        out.push('Z');
     }
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits.
+pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let i = i.min(digits.len().saturating_sub(width));
+    // ASCII digits: valid UTF-8.
+    out.push_str(std::str::from_utf8(digits.get(i..).unwrap_or_default()).unwrap_or("0"));
 }
 
 #[cfg(test)]
@@ -65,5 +98,19 @@ mod tests {
             UnixMillis(1_796_232_000_123).rfc3339(),
             "2026-12-02T17:20:00.123Z"
         );
+        // A clock far in the future (a refused clock reads so): five digits.
+        assert_eq!(
+            UnixMillis(253_402_300_800_000).rfc3339(),
+            "10000-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            UnixMillis(u64::MAX / 2).rfc3339(),
+            "292278994-08-17T07:12:55.807Z"
+        );
+        let mut s = String::from("x");
+        push_digits(&mut s, 7, 3);
+        push_digits(&mut s, 12345, 2);
+        push_digits(&mut s, u64::MAX, 1);
+        assert_eq!(s, "x00712345".to_owned() + &u64::MAX.to_string());
     }
 }
