@@ -15,7 +15,7 @@ use crate::core::config::FilterConfig;
 use crate::core::error::{ClaimError, Rejection, TokenError};
 use crate::core::events::{Event, Metric};
 use crate::core::held::WaitFor;
-use crate::core::jose::jws;
+use crate::core::jose::jws::{self, JoseError, Jws};
 use crate::core::jose::verify::Verifier;
 use crate::core::util::time::UnixMillis;
 
@@ -91,12 +91,26 @@ impl JwtResolver {
         now: UnixMillis,
         events: &mut Vec<Event>,
     ) -> Resolution {
+        self.resolve_parsed(cfg, jws::parse(token), hash, held_since, now, events)
+    }
+
+    /// [`JwtResolver::resolve`] of a token the caller parsed already (to
+    /// pick its resolver): a new token is decoded once.
+    pub fn resolve_parsed(
+        &mut self,
+        cfg: &FilterConfig,
+        parsed: Result<Jws<'_>, JoseError>,
+        hash: &TokenHash<'_>,
+        held_since: Option<UnixMillis>,
+        now: UnixMillis,
+        events: &mut Vec<Event>,
+    ) -> Resolution {
         // Count a held request once, not at every re-evaluation.
         if cfg.raw.cache.max_entries > 0 && held_since.is_none() {
             events.push(Event::Metric(Metric::CacheMiss));
         }
         let bad = |e: TokenError| Resolution::Rejected(Rejection::InvalidToken(e));
-        let jws = match jws::parse(token) {
+        let jws = match parsed {
             Ok(j) => j,
             Err(e) => return bad(TokenError::Jose(e)),
         };

@@ -179,10 +179,14 @@ impl Resolvers {
                 .introspection
                 .resolve(cfg, i, token, hash.get(), held_since, io),
             None => {
-                match self
-                    .jwt
-                    .resolve(cfg, token, hash, held_since, io.now, &mut io.out.events)
-                {
+                match self.jwt.resolve_parsed(
+                    cfg,
+                    parsed,
+                    hash,
+                    held_since,
+                    io.now,
+                    &mut io.out.events,
+                ) {
                     Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, token)),
                     r => r,
                 }
