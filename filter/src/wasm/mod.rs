@@ -32,6 +32,13 @@ pub mod http;
 pub mod root;
 pub mod store;
 
+/// The module's allocator: TLSF (rlsf), constant time for every request's
+/// small allocations and frees, where the standard library's dlmalloc was a
+/// third of the module's time on the verification path (a new token's
+/// claims, the evicted entry's).
+#[global_allocator]
+static ALLOCATOR: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
