@@ -19,6 +19,7 @@ pub enum Target {
     EnvoyJwt,
     EnvoyJwtAuditOff,
     EnvoyIntrospection,
+    EnvoyIntrospectionAuditOff,
     EnvoyJwtAuthn,
     /// oauth-host + filter: 1 provider, 1 key, 1 route rule (audit off).
     ScaleBase,
@@ -47,8 +48,14 @@ impl Target {
             Upstream => Proxy::None,
             HostPlain | HostNoop | HostReads | HostJwt | HostJwtAuditOff | HostIntrospection
             | ScaleBase | ScaleProviders | ScaleKeys | ScaleRules => Proxy::Host,
-            EnvoyPlain | EnvoyNoop | EnvoyReads | EnvoyJwt | EnvoyJwtAuditOff
-            | EnvoyIntrospection | EnvoyJwtAuthn => Proxy::Envoy,
+            EnvoyPlain
+            | EnvoyNoop
+            | EnvoyReads
+            | EnvoyJwt
+            | EnvoyJwtAuditOff
+            | EnvoyIntrospection
+            | EnvoyIntrospectionAuditOff
+            | EnvoyJwtAuthn => Proxy::Envoy,
         }
     }
 }
@@ -169,6 +176,12 @@ pub const CASES: &[Case] = &[
         "8.6",
         "Envoy + filter, introspection cached",
         T::EnvoyIntrospection,
+        L::Opaque,
+    ),
+    case(
+        "8.6off",
+        "Envoy + filter, introspection cached, audit off",
+        T::EnvoyIntrospectionAuditOff,
         L::Opaque,
     ),
     case(

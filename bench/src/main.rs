@@ -294,6 +294,8 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
     }
     let mut jwt_quiet = proxies::filter_jwt_config(&tokens.jwks);
     jwt_quiet["audit"] = json!({ "enabled": false });
+    let mut intro_quiet = proxies::filter_introspection_config(up);
+    intro_quiet["audit"] = json!({ "enabled": false });
     let rsa_jwk = tokens.jwks["keys"][0].clone();
     let noop_config = json!({});
     let reads_config = json!({ "reads": true });
@@ -386,6 +388,10 @@ fn run_in(o: &Options, dir: &Path) -> Result<()> {
             Target::EnvoyIntrospection => {
                 let f = vec![proxies::wasm_filter(filter, "oauth", &intro)];
                 proxies::start_envoy(o, dir, "envoy-introspection", base + 4, up, f)
+            }
+            Target::EnvoyIntrospectionAuditOff => {
+                let f = vec![proxies::wasm_filter(filter, "oauth", &intro_quiet)];
+                proxies::start_envoy(o, dir, "envoy-introspection-quiet", base + 7, up, f)
             }
             Target::EnvoyJwtAuthn => {
                 let f = vec![proxies::jwt_authn_filter(&tokens.jwks)];
