@@ -2,13 +2,13 @@
 //! tracking id), what (method, path), the outcome, a hash prefix of the
 //! token — never the token.
 
-use super::config::FilterConfig;
 use std::borrow::Cow;
 
+use super::config::FilterConfig;
 use super::events::{AuditEvent, Event, HashPrefix};
 use super::resource::claims;
 use super::resource::token_cache::Verified;
-use super::util::text::prefix_chars;
+use super::util::text::{prefix_chars, push_number};
 use super::util::time::UnixMillis;
 
 /// The request as the audit line names it.
@@ -46,9 +46,9 @@ impl MadeId<'_> {
     pub fn write(&self, out: &mut String) {
         out.push_str(self.prefix);
         out.push('-');
-        push_hex_number(out, self.now.0);
+        push_number(out, self.now.0, 16, 1);
         out.push('-');
-        push_hex_number(out, self.seq);
+        push_number(out, self.seq, 16, 1);
     }
 }
 
@@ -58,23 +58,6 @@ impl std::fmt::Display for MadeId<'_> {
         self.write(&mut s);
         f.write_str(&s)
     }
-}
-
-/// `n` in lowercase hex without leading zeros (`{:x}`).
-fn push_hex_number(out: &mut String, mut n: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [b'0'; 16];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = DIGITS[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 {
-            break;
-        }
-    }
-    // ASCII hex digits: valid UTF-8.
-    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or("0"));
 }
 
 /// The method as written: the common ones are not copied.

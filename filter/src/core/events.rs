@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use super::util::hex::push_hex;
-use super::util::time::{push_digits, UnixMillis};
+use super::util::text::push_number;
+use super::util::time::UnixMillis;
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +228,7 @@ impl JsonObject<'_> {
 
     fn num(&mut self, k: &str, n: u64) {
         self.key(k);
-        push_digits(self.out, n, 1);
+        push_number(self.out, n, 10, 1);
     }
 }
 

@@ -67,20 +67,8 @@ impl UnixMillis {
 }
 
 /// `n` in decimal, zero-padded to at least `width` digits.
-pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let i = i.min(digits.len().saturating_sub(width));
-    // ASCII digits: valid UTF-8.
-    out.push_str(std::str::from_utf8(digits.get(i..).unwrap_or_default()).unwrap_or("0"));
+fn push_digits(out: &mut String, n: u64, width: usize) {
+    super::text::push_number(out, n, 10, width);
 }
 
 #[cfg(test)]
