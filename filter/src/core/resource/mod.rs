@@ -179,6 +179,14 @@ impl Resolvers {
                 .introspection
                 .resolve(cfg, i, token, hash.get(), held_since, io),
             None => {
+                // The payload part as the parse found it (no second scan).
+                let payload = cfg
+                    .raw
+                    .upstream
+                    .payload_header
+                    .as_ref()
+                    .and(parsed.as_ref().ok())
+                    .map(|j| j.payload_b64.to_owned());
                 match self.jwt.resolve_parsed(
                     cfg,
                     parsed,
@@ -187,7 +195,7 @@ impl Resolvers {
                     io.now,
                     &mut io.out.events,
                 ) {
-                    Resolution::Verified(v, _) => Resolution::Verified(v, payload_part(cfg, token)),
+                    Resolution::Verified(v, _) => Resolution::Verified(v, payload),
                     r => r,
                 }
             }
@@ -202,8 +210,9 @@ fn is_encrypted(token: &str) -> bool {
     token.matches('.').count() == 4
 }
 
-/// The JWS payload (base64url) for `upstream.payload_header`; None when no
-/// such header is configured (nothing is copied) or the token is a JWE.
+/// A cached token's JWS payload (base64url) for `upstream.payload_header`;
+/// None when no such header is configured (nothing is copied) or the token
+/// is a JWE (cached under the JWE).
 fn payload_part(cfg: &FilterConfig, token: &str) -> Option<String> {
     cfg.raw.upstream.payload_header.as_ref()?;
     if is_encrypted(token) {
